@@ -1,0 +1,50 @@
+"""The `footfall` command: one console script, one subcommand per job.
+
+Each subcommand lives in its own module with `register(subparsers)`, which adds its parser and sets `run` to a
+function taking the parsed arguments and returning an exit code.
+
+Exit codes: 0 success; 1 bad input or a failed run (one line on stderr names the file and the problem);
+2 bad command line; 130 cancelled (Ctrl-C), outputs valid up to the moment of cancelling.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+COMMAND_MODULES = (
+    "footfall.engine.commands.render",
+    "footfall.engine.commands.demo",
+    "footfall.engine.evaluation.command",
+    "footfall.bank.commands",
+    "footfall.engine.commands.bench",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="footfall",
+        description="Footstep Foley for picture: finds every foot that lands in a video or pose stream and plays a "
+        "matching footstep in sync.",
+        epilog="Exit codes: 0 ok, 1 bad input or failed run, 2 usage error, 130 cancelled.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("footfall: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
