@@ -84,6 +84,12 @@ class VideoFileSource:
         self.info = probe(Path(path))
         self.path = Path(path)
 
+    @property
+    def analysis_shape(self) -> tuple[int, int]:
+        """(height, width) of the images `frames` yields."""
+        w, h = _analysis_size(self.info.width, self.info.height, self.params.max_side)
+        return h, w
+
     def frames(self) -> Iterator[VideoFrame]:
         p = self.params
         try:

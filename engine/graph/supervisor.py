@@ -72,8 +72,10 @@ class Supervisor:
             for ch in stage.outputs:
                 ch.close()
 
-    def run(self, poll_s: float = 0.1) -> None:
-        """Start every stage and wait for all; raise StageFailed on the first failure."""
+    def run(self, poll_s: float = 0.1, on_poll: Callable[[], None] | None = None) -> None:
+        """Start every stage and wait for all; raise StageFailed on the first failure.
+
+        `on_poll` runs on the calling thread every `poll_s` (progress display)."""
         threads = [threading.Thread(target=self._run_stage, args=(s,), name=f"footfall-{s.name}", daemon=True)
                    for s in self._stages]
         for t in threads:
@@ -82,6 +84,8 @@ class Supervisor:
             for t in threads:
                 while t.is_alive():
                     t.join(poll_s)
+                    if on_poll is not None:
+                        on_poll()
         except KeyboardInterrupt:
             self.cancel()
             for t in threads:

@@ -1,0 +1,65 @@
+"""Render benchmark: the whole engine against MediaPipe pose alone over the same frames, in one run.
+
+"Pose alone" is the floor any MediaPipe-based renderer pays: PyAV decoding plus pose in the same worker processes,
+nothing else. The engine's overhead is the ratio of the two speeds, measured side by side on the same machine.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from footfall.engine.pose.pool import PosePool
+from footfall.engine.render import RenderSettings, render_file
+from footfall.sources.video_file import VideoFileSource
+
+
+@dataclass(frozen=True)
+class RenderBenchRow:
+    video: str
+    size: str
+    frames: int
+    media_s: float
+    pose_alone_x: float  # media seconds per wall second
+    engine_x: float
+    steps: int
+
+    @property
+    def overhead(self) -> float:
+        return self.pose_alone_x / self.engine_x - 1.0
+
+
+def pose_alone(video: Path, settings: RenderSettings) -> tuple[int, float, float]:
+    """(frames, media seconds, wall seconds) for decode + pose in the worker pool, pool start-up excluded."""
+    source = VideoFileSource(video, settings.source)
+    with PosePool(settings.pose, *source.analysis_shape) as pool:
+        warm = pool.map(iter(list(source.frames())[:4]))
+        for _ in warm:
+            pass
+        t0 = time.perf_counter()
+        n = 0
+        end = 0
+        for sample in pool.map(source.frames()):
+            n += 1
+            end = sample.t_ns
+        wall = time.perf_counter() - t0
+    return n, (end / 1e9) + 1 / float(source.info.rate), wall
+
+
+def bench_video(video: Path, settings: RenderSettings) -> RenderBenchRow:
+    n, media_s, pose_wall = pose_alone(video, settings)
+    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmp:
+        summary = render_file(video, Path(tmp) / "out.mp4", settings)
+    info = VideoFileSource(video).info
+    return RenderBenchRow(video.name, f"{info.width}x{info.height}", n, media_s, media_s / pose_wall,
+                          summary.speed, summary.steps)
+
+
+def format_rows(rows: list[RenderBenchRow]) -> str:
+    head = f"{'video':44} {'size':>10} {'frames':>6} {'media s':>7} {'pose alone':>10} {'engine':>7} {'overhead':>8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r.video[:44]:44} {r.size:>10} {r.frames:6d} {r.media_s:7.2f} {r.pose_alone_x:9.2f}x "
+                     f"{r.engine_x:6.2f}x {r.overhead * 100:7.1f}%")
+    return "\n".join(lines)

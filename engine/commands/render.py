@@ -1,0 +1,55 @@
+"""`footfall render IN -o OUT`: a video's footsteps rendered to a soundtrack, an audio file, and events."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from footfall.engine.commands.errors import EXPECTED_ERRORS, report
+from footfall.engine.config import load
+from footfall.engine.progress import Progress
+from footfall.engine.render import AUDIO_SUFFIXES, VIDEO_SUFFIXES, RenderSettings, render_file
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="render footsteps for a video file",
+                       description="Finds every step in a video and writes the footstep soundtrack: the same video "
+                       "with a new footstep audio track (.mp4/.mov/.mkv; video packets copied untouched), or an audio "
+                       "file (.wav/.flac) exactly as long as the video.")
+    p.add_argument("input", type=Path, help="video file")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help=f"output file ({', '.join(VIDEO_SUFFIXES + AUDIO_SUFFIXES)})")
+    p.add_argument("--events", type=Path, help="also write the step events (.json or .csv)")
+    p.add_argument("--surface", help="ground surface, e.g. concrete, wood, gravel (see `footfall bank info`)")
+    p.add_argument("--footwear", help="footwear, e.g. sneakers, boots, heels, barefoot")
+    p.add_argument("--bank", help="sound bank: a bank directory or a folder of your own recordings "
+                   "(<surface>/<footwear>/*.wav); default: the built-in procedural bank")
+    p.add_argument("--original-audio", choices=("track", "mix", "drop"),
+                   help="the input's own audio: kept as a second track (default), mixed under, or dropped")
+    p.add_argument("--mode", choices=("render", "live"), help="step detector mode (default render: look-ahead "
+                   "for exact timing; live: causal)")
+    p.add_argument("--config", type=Path, help="TOML file laid over the render preset")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        table = load("render", args.config)
+        overrides = {k: v for k, v in (("surface", args.surface), ("footwear", args.footwear),
+                                        ("original_audio", args.original_audio)) if v is not None}
+        table.setdefault("render", {}).update(overrides)
+        if args.mode:
+            table.setdefault("steps", {})["mode"] = args.mode
+        settings = RenderSettings.from_config(table, str(args.config) if args.config else "render preset")
+        from footfall.sources.video_file import probe
+
+        info = probe(args.input)
+        progress = Progress(info.duration_ns_hint / 1e9, enabled=False if args.quiet else None)
+        summary = render_file(args.input, args.output, settings, args.events, args.bank, progress)
+        progress.finish()
+    except EXPECTED_ERRORS as exc:
+        return report(exc)
+    print(f"{summary.steps} steps  {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s  "
+          f"({summary.speed:.2f}x real time)  -> {args.output}")
+    return 0

@@ -1,0 +1,158 @@
+"""The file-to-file render pipeline: video in, footsteps rendered, audio/video/events out, faster than real time.
+
+    source ──VideoFrame──▶ pose (worker processes) ──PoseSample──▶ steps ──StepEvent/Watermark──▶ mixer ──AudioBlock──▶ sink
+                                                                      └──StepEvent──▶ events file
+Offline policy: every channel blocks when full, nothing is dropped. Outputs are opened before any work starts, so an
+unwritable path fails at once; on cancel or failure every sink finishes its file as far as it got.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Literal
+
+from footfall.bank.open import open_bank
+from footfall.bank.sample_bank import Bank
+from footfall.engine import config as cfg
+from footfall.engine.graph.supervisor import Supervisor
+from footfall.engine.messages import StepEvent
+from footfall.engine.mixer.mixer import Mixer, MixerParams
+from footfall.engine.pose.mediapipe_pose import PoseParams
+from footfall.engine.progress import Progress
+from footfall.engine.stages import (SurfaceTimeline, audio_sink_stage, event_sink_stage, mixer_stage, pose_stage,
+                                    source_stage, steps_stage, video_items)
+from footfall.engine.steps.detector import StepDetector, StepParams
+from footfall.sinks.audio_file import AudioFileSink
+from footfall.sinks.errors import SinkError
+from footfall.sinks.events import EventSink
+from footfall.sinks.video_mux import VideoMuxSink
+from footfall.sources.video_file import VideoFileSource, VideoSourceParams
+
+AUDIO_SUFFIXES = (".wav", ".flac")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+
+
+@dataclass(frozen=True)
+class RenderParams:
+    surface: str = "concrete"
+    footwear: str = "sneakers"
+    original_audio: Literal["track", "mix", "drop"] = "track"
+    channel_capacity: int = 8
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Every component's parameters for one render, read from the merged config."""
+
+    render: RenderParams
+    source: VideoSourceParams
+    pose: PoseParams
+    steps: StepParams
+    mixer: MixerParams
+
+    @classmethod
+    def from_config(cls, table: dict, source_name: str = "config") -> "RenderSettings":
+        return cls(
+            render=cfg.section(table, "render", RenderParams, source_name),
+            source=cfg.section(table, "source", VideoSourceParams, source_name),
+            pose=cfg.section(table, "pose", PoseParams, source_name),
+            steps=cfg.section(table, "steps", StepParams, source_name),
+            mixer=cfg.section(table, "mixer", MixerParams, source_name),
+        )
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    steps: int
+    media_s: float
+    wall_s: float
+    completed: bool
+    events: tuple[StepEvent, ...] = ()
+
+    @property
+    def speed(self) -> float:
+        return self.media_s / max(self.wall_s, 1e-9)
+
+
+def open_audio_output(video: Path, output: Path, sample_rate: int, original_audio: str):
+    suffix = output.suffix.lower()
+    if suffix in AUDIO_SUFFIXES:
+        return AudioFileSink(output, sample_rate, 2)
+    if suffix in VIDEO_SUFFIXES:
+        return VideoMuxSink(video, output, sample_rate, 2, original_audio=original_audio)
+    raise SinkError(output, f"unsupported output type '{output.suffix}' (use {', '.join(AUDIO_SUFFIXES + VIDEO_SUFFIXES)})")
+
+
+def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, events_sink: EventSink | None,
+                 bank: Bank, progress: Progress | None = None, frame_shape: tuple[int, int] | None = None,
+                 source_name: str = "") -> RenderSummary:
+    """Runs the graph from a source's items to the sinks. With `frame_shape` the items are VideoFrames and pose
+    runs in worker processes; without, they are PoseSamples already (a pose stream). Scene changes and the final
+    EndOfStream travel with the items."""
+    mixer = Mixer(settings.mixer, bank)
+    sr = settings.mixer.sample_rate
+    steps: list[StepEvent] = []
+    lock = threading.Lock()
+
+    def on_step(ev: StepEvent) -> None:
+        with lock:
+            steps.append(ev)
+            if progress is not None:
+                progress.steps = len(steps)
+
+    cap = settings.render.channel_capacity
+    sup = Supervisor()
+    first = sup.channel("source", cap)
+    sup.add("source", source_stage(items, first), [first])
+    poses = first
+    if frame_shape is not None:
+        poses = sup.channel("poses", cap * 4)
+        sup.add("pose", pose_stage(first, poses, settings.pose, frame_shape), [poses])
+    to_mixer = sup.channel("steps", cap * 64)
+    audio = sup.channel("audio", cap)
+    outs = [to_mixer]
+    to_events = None
+    if events_sink is not None:
+        to_events = sup.channel("events", cap * 64)
+        outs.append(to_events)
+    timeline = SurfaceTimeline(settings.render.surface, settings.render.footwear)
+    sup.add("steps", steps_stage(poses, outs, StepDetector(settings.steps), on_step), outs)
+    sup.add("mixer", mixer_stage(to_mixer, audio, mixer, timeline), [audio])
+    done = {"end": 0}
+
+    def advanced(end_sample: int) -> None:
+        done["end"] = end_sample
+        if progress is not None:
+            progress.advance(end_sample / sr)
+
+    sup.add("output", audio_sink_stage(audio, sink, advanced))
+    if events_sink is not None and to_events is not None:
+        sup.add("events", event_sink_stage(to_events, events_sink, lambda: {
+            "source": source_name, "steps": len(steps), "mode": settings.steps.mode}))
+    t0 = time.perf_counter()
+    sup.run(on_poll=progress.draw if progress is not None else None)
+    return RenderSummary(len(steps), done["end"] / sr, time.perf_counter() - t0, True, tuple(steps))
+
+
+def open_outputs(video: Path, output: Path, settings: RenderSettings, events_path: Path | None):
+    """Opens the audio/video output and the events file before any work, so a bad path fails at once."""
+    sink = open_audio_output(video, output, settings.mixer.sample_rate, settings.render.original_audio)
+    try:
+        events_sink = EventSink(events_path) if events_path is not None else None
+    except BaseException:
+        sink.abort()
+        raise
+    return sink, events_sink
+
+
+def render_file(video: Path, output: Path, settings: RenderSettings, events_path: Path | None = None,
+                bank_spec: str | None = None, progress: Progress | None = None) -> RenderSummary:
+    """Renders `video`'s footsteps into `output`. Raises SourceError/SinkError/BankError/StageFailed on failure and
+    KeyboardInterrupt on cancel, with every output finished as far as it got."""
+    source = VideoFileSource(video, settings.source)
+    bank = open_bank(bank_spec)
+    sink, events_sink = open_outputs(video, output, settings, events_path)
+    return run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank, progress,
+                        frame_shape=source.analysis_shape, source_name=str(video))

@@ -1,0 +1,191 @@
+"""Thin stage bodies that put the pure components into the graph: read a channel, call the component, write on.
+
+Each returns a function `body(cancel_event)` for Supervisor.add. Components stay free of threads and queues; the
+stages are the only place where messages are routed, so each route is visible here.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Protocol
+
+import numpy as np
+
+from footfall.engine.graph.channel import Channel
+from footfall.engine.messages import (AudioBlock, EndOfStream, PoseSample, SceneChange, StepEvent, VideoFrame,
+                                      Watermark, ns_to_samples)
+from footfall.engine.mixer.mixer import Mixer
+from footfall.engine.pose.mediapipe_pose import PoseParams
+from footfall.engine.pose.pool import PosePool
+from footfall.engine.steps.detector import StepDetector
+
+Body = Callable[[threading.Event], None]
+
+
+def source_stage(items: Callable[[], Iterable], out: Channel) -> Body:
+    """Puts every item a source yields (frames or poses, scene changes, then EndOfStream) on `out`."""
+
+    def body(cancel: threading.Event) -> None:
+        for item in items():
+            if cancel.is_set():
+                return
+            out.put(item)
+
+    return body
+
+
+def video_items(frames: Iterable[VideoFrame]) -> Iterator[VideoFrame | EndOfStream]:
+    """A video source's frames followed by EndOfStream at the end of the last frame."""
+    end = 0
+    for frame in frames:
+        end = frame.t_ns + frame.duration_ns
+        yield frame
+    yield EndOfStream(end)
+
+
+def pose_stage(inp: Channel, out: Channel, params: PoseParams, frame_shape: tuple[int, int]) -> Body:
+    """VideoFrames to PoseSamples through the worker pool, in frame order; other messages pass through after."""
+
+    def body(cancel: threading.Event) -> None:
+        tail: list = []
+
+        def frames() -> Iterator[VideoFrame]:
+            for item in inp:
+                if isinstance(item, VideoFrame):
+                    yield item
+                else:
+                    tail.append(item)
+
+        with PosePool(params, *frame_shape) as pool:
+            for sample in pool.map(frames()):
+                out.put(sample)
+        for item in tail:
+            out.put(item)
+
+    return body
+
+
+class StepListener(Protocol):
+    def __call__(self, event: StepEvent) -> None: ...
+
+
+def steps_stage(inp: Channel, outs: list[Channel], detector: StepDetector,
+                on_step: StepListener | None = None) -> Body:
+    """PoseSamples to StepEvents and Watermarks; scene changes and EndOfStream are forwarded in order."""
+
+    def send(item) -> None:
+        for ch in outs:
+            ch.put(item)
+
+    def body(cancel: threading.Event) -> None:
+        for item in inp:
+            if isinstance(item, PoseSample):
+                for ev in detector.push(item):
+                    if on_step is not None:
+                        on_step(ev)
+                    send(ev)
+                send(Watermark(detector.watermark_ns()))
+            elif isinstance(item, EndOfStream):
+                for ev in detector.flush():
+                    if on_step is not None:
+                        on_step(ev)
+                    send(ev)
+                send(item)
+            else:
+                send(item)
+
+    return body
+
+
+@dataclass
+class SurfaceTimeline:
+    """Which surface and footwear are underfoot at a media time, as scene changes arrive."""
+
+    surface: str
+    footwear: str
+    changes: list[SceneChange] = field(default_factory=list)
+
+    def add(self, change: SceneChange) -> None:
+        self.changes.append(change)
+        self.changes.sort(key=lambda c: c.t_ns)
+
+    def at(self, t_ns: int) -> tuple[str, str]:
+        surface, footwear = self.surface, self.footwear
+        for c in self.changes:
+            if c.t_ns > t_ns:
+                break
+            surface = c.surface
+            footwear = c.footwear or footwear
+        return surface, footwear
+
+
+def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimeline, block: int = 2048) -> Body:
+    """Triggers a voice per step and renders audio as far as the watermark allows: every step is scheduled before
+    the audio around it is rendered, so offline output is sample-exact however late detection came."""
+    sr = mixer.params.sample_rate
+    lead = int(mixer.bank.onsets.max()) if len(mixer.bank.onsets) else 0
+
+    def render_to(target: int) -> None:
+        while mixer.position < target:
+            n = min(block, target - mixer.position)
+            start = mixer.position
+            out.put(AudioBlock(start, mixer.render(n)))
+
+    def body(cancel: threading.Event) -> None:
+        for item in inp:
+            if isinstance(item, StepEvent):
+                surface, footwear = timeline.at(item.t_ns)
+                mixer.trigger(ns_to_samples(item.t_ns, sr), surface, footwear, item.x, item.depth, item.intensity)
+            elif isinstance(item, Watermark):
+                render_to(ns_to_samples(item.t_ns, sr) - lead)
+            elif isinstance(item, SceneChange):
+                timeline.add(item)
+            elif isinstance(item, EndOfStream):
+                render_to(ns_to_samples(item.t_ns, sr))
+                out.put(item)
+
+    return body
+
+
+class AudioSink(Protocol):
+    def write(self, block: np.ndarray) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+def audio_sink_stage(inp: Channel, sink: AudioSink, progress: Callable[[int], None] | None = None) -> Body:
+    """Writes audio blocks; finishes the file at end of stream, or as far as it got when cancelled or failed."""
+
+    def body(cancel: threading.Event) -> None:
+        finished = False
+        try:
+            for item in inp:
+                if isinstance(item, AudioBlock):
+                    sink.write(item.data)
+                    if progress is not None:
+                        progress(item.end)
+                elif isinstance(item, EndOfStream):
+                    sink.close()
+                    finished = True
+        finally:
+            if not finished:
+                sink.abort()
+
+    return body
+
+
+class EventSinkLike(Protocol):
+    def write(self, event: StepEvent) -> None: ...
+    def close(self, summary: dict | None = None) -> None: ...
+
+
+def event_sink_stage(inp: Channel, sink: EventSinkLike, summary: Callable[[], dict]) -> Body:
+    def body(cancel: threading.Event) -> None:
+        try:
+            for item in inp:
+                if isinstance(item, StepEvent):
+                    sink.write(item)
+        finally:
+            sink.close(summary())
+
+    return body

@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+
+from footfall.sources.errors import SourceError
+from footfall.sources.video_file import VideoFileSource, VideoSourceParams, probe
+from media import make_audio_only, make_video
+
+
+def test_frames_have_integer_ns_times_from_zero(tmp_path):
+    path = make_video(tmp_path / "a.mp4", seconds=1.0, fps=25)
+    frames = list(VideoFileSource(path).frames())
+    assert len(frames) == 25
+    assert [f.index for f in frames] == list(range(25))
+    assert all(isinstance(f.t_ns, int) for f in frames)
+    assert frames[0].t_ns == 0
+    assert frames[1].t_ns == 40_000_000
+    assert frames[-1].t_ns + frames[-1].duration_ns == 1_000_000_000
+
+
+def test_large_frames_are_scaled_for_analysis(tmp_path):
+    path = make_video(tmp_path / "a.mp4", seconds=0.2, size=(320, 240))
+    src = VideoFileSource(path, VideoSourceParams(max_side=160))
+    frame = next(src.frames())
+    assert frame.image.shape == (120, 160, 3) == (*src.analysis_shape, 3)
+    assert (frame.width, frame.height) == (320, 240)
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("maker, problem", [
+    (lambda d: d / "missing.mp4", "file not found"),
+    (lambda d: _written(d / "empty.mp4", b""), "file is empty"),
+    (lambda d: _written(d / "text.mp4", b"hello, not a video\n" * 50), "not a readable video"),
+    (lambda d: make_audio_only(d / "sound.wav"), "has no video stream"),
+    (lambda d: d, "is a directory"),
+])
+def test_bad_input_is_one_line_naming_the_file(tmp_path, maker, problem):
+    path = maker(tmp_path)
+    with pytest.raises(SourceError) as info:
+        list(VideoFileSource(path).frames())
+    message = str(info.value)
+    assert message.startswith(str(path)) and problem in message and "\n" not in message
+
+
+def test_truncated_file_yields_what_it_can_or_fails_cleanly(tmp_path):
+    path = make_video(tmp_path / "a.mp4", seconds=1.0)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError) as info:
+        list(VideoFileSource(cut).frames())
+    assert str(info.value).startswith(str(cut))
+
+
+def test_probe_reports_size_and_rate(tmp_path):
+    info = probe(make_video(tmp_path / "a.mkv", seconds=0.5, fps=30, size=(96, 64)))
+    assert (info.width, info.height, info.rate) == (96, 64, 30)
