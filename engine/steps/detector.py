@@ -26,11 +26,11 @@ class StepParams:
     live_confirm_frames: int = 1  # samples after a peak that must fall below it (live)
     render_lookahead_ms: float = 200.0  # how far render mode may look ahead of a peak
     render_smoothing_frames: float = 1.0  # Gaussian sigma of render mode's symmetric smoothing
-    prominence_legs: float = 0.12  # a peak must rise this far (in leg lengths) above the recent trough
+    prominence_legs: float = 0.2  # a peak must rise this far (in leg lengths) above the recent trough
     prominence_window_ms: float = 700.0
     min_step_interval_ms: float = 250.0  # two steps closer than this are one
     min_visibility: float = 0.35  # feet less visible than this make no steps
-    travel_speed_legs_per_s: float = 0.35  # slower than this, the direction comes from where the feet point
+    travel_speed_legs_per_s: float = 0.5  # slower than this, the direction comes from where the feet point
     direction_time_constant_ms: float = 400.0
     contact_offset_ms: float = 0.0  # added to the peak time
     filter_min_cutoff_hz: float = 3.0
@@ -147,7 +147,7 @@ class StepDetector:
             return []
         track.leg = g.leg_px if track.count == 0 else 0.9 * track.leg + 0.1 * g.leg_px
         filtered = track.filt(sample.t_ns, g.features)
-        mid = (filtered[[HEEL_L_X, HEEL_L_Y]] + filtered[[HEEL_R_X, HEEL_R_Y]]) / 2
+        mid = filtered[[HIP_X, HIP_Y]]
         if track.prev_mid is not None and track.last_t is not None and sample.t_ns > track.last_t:
             dt = (sample.t_ns - track.last_t) / 1e9
             a = 1 - np.exp(-dt * 1000 / p.direction_time_constant_ms)
@@ -159,8 +159,11 @@ class StepDetector:
             track.direction = track.velocity / np.linalg.norm(track.velocity)
         else:
             facing = facing_direction(filtered)
-            if np.linalg.norm(facing) > 0.1 * track.leg and track.direction is None:
-                track.direction = facing / np.linalg.norm(facing)
+            norm = float(np.linalg.norm(facing))
+            if norm > 0.1 * track.leg:
+                facing = facing / norm
+                blended = facing if track.direction is None else 0.9 * track.direction + 0.1 * facing
+                track.direction = blended / max(1e-9, float(np.linalg.norm(blended)))
         track.count += 1
         if track.direction is None:
             return []
@@ -253,7 +256,8 @@ def _smooth(env: np.ndarray, sigma: float) -> np.ndarray:
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     finite = np.isfinite(env)
     vals = np.where(finite, env, 0.0)
-    num = np.convolve(vals, taps, mode="same")
-    den = np.convolve(finite.astype(np.float64), taps, mode="same")
+    n = env.shape[0]
+    num = np.convolve(vals, taps)[radius:radius + n]
+    den = np.convolve(finite.astype(np.float64), taps)[radius:radius + n]
     out = np.where(finite & (den > 0), num / np.maximum(den, 1e-12), -np.inf)
     return out
