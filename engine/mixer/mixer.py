@@ -1,0 +1,293 @@
+"""The footstep mixer: schedules one voice per step on an absolute sample clock and renders limited stereo blocks.
+
+Why it is built this way: the audio thread must never allocate or wait on Python objects, so every voice lives in
+preallocated arrays (`kernels.VoiceState`) and a block is two numba calls (mix, limit) that release the GIL.
+Triggers are sample-accurate: the chosen sample's onset lands on the requested absolute frame, wherever that falls
+inside a block. Swapping banks never cuts a sound: voices keep playing from the bank they started with until they
+end, and that bank is dropped then.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, fields
+from typing import Literal
+
+import numpy as np
+
+from footfall.bank.sample_bank import Bank
+from footfall.engine.mixer import reference
+from footfall.engine.mixer.kernels import (
+    MAX_LENGTH,
+    NO_RELEASE,
+    ONE,
+    VoiceState,
+    _limit_kernel,
+    _mix_voices_kernel,
+    _pick_slot_kernel,
+)
+
+STEAL_FADE_MS = 5.0  # a stolen voice fades out over this long instead of being cut (a cut clicks)
+INTENSITY_WINDOW = 0.25  # entries this much farther from the wanted intensity than the nearest one still take turns
+BUS_FRAMES = 4096  # render_into mixes longer requests in chunks of this many frames
+
+
+@dataclass(frozen=True)
+class MixerParams:
+    """How steps become sound: voice pool, per-trigger variation, placement, level and the output limiter."""
+
+    sample_rate: int = 48000
+    channels: int = 2  # stereo out
+    max_voices: int = 256
+    gain_jitter_db: float = 1.5  # per-trigger random gain, +/- dB
+    pitch_jitter_cents: float = 30.0  # per-trigger random pitch, +/- cents (resampling playback rate)
+    pan_width: float = 0.8  # 0 = mono, 1 = x=0 hard left / x=1 hard right
+    reference_depth: float = 1.0  # depth at which attenuation is 0 dB
+    min_depth: float = 0.5  # clamp: nearer than this is as loud as this
+    max_attenuation_db: float = 24.0
+    intensity_range_db: float = 12.0  # intensity 0..1 maps to -range..0 dB
+    master_gain_db: float = -3.0
+    limiter_threshold_db: float = -1.0
+    limiter_release_ms: float = 80.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"mixer {f.name} must be a finite number, got {value!r}")
+        for name in ("sample_rate", "channels", "max_voices", "seed"):
+            if not isinstance(getattr(self, name), int):
+                raise ValueError(f"mixer {name} must be an integer, got {getattr(self, name)!r}")
+        checks = (
+            (8000 <= self.sample_rate <= 384000, "sample_rate must lie in 8000..384000 Hz"),
+            (self.channels in (1, 2), "channels must be 1 (mono) or 2 (stereo)"),
+            (1 <= self.max_voices <= 4096, "max_voices must lie in 1..4096"),
+            (0.0 <= self.gain_jitter_db <= 12.0, "gain_jitter_db must lie in 0..12 dB"),
+            (0.0 <= self.pitch_jitter_cents <= 1200.0, "pitch_jitter_cents must lie in 0..1200 cents"),
+            (0.0 <= self.pan_width <= 1.0, "pan_width must lie in 0..1"),
+            (self.reference_depth > 0.0, "reference_depth must be > 0"),
+            (self.min_depth > 0.0, "min_depth must be > 0"),
+            (self.max_attenuation_db >= 0.0, "max_attenuation_db must be >= 0"),
+            (self.intensity_range_db >= 0.0, "intensity_range_db must be >= 0"),
+            (-120.0 <= self.master_gain_db <= 24.0, "master_gain_db must lie in -120..24 dB"),
+            (-60.0 <= self.limiter_threshold_db <= 0.0, "limiter_threshold_db must lie in -60..0 dBFS"),
+            (0.1 <= self.limiter_release_ms <= 10000.0, "limiter_release_ms must lie in 0.1..10000 ms"),
+            (self.seed >= 0, "seed must be >= 0"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"mixer {message}")
+
+
+def _db(db: float) -> float:
+    return 10.0 ** (db / 20.0)
+
+
+def _check_bank(bank: Bank, sample_rate: int) -> None:
+    if not isinstance(bank, Bank):
+        raise ValueError(f"expected a Bank, got {type(bank).__name__}")
+    if bank.sample_rate != sample_rate:
+        raise ValueError(f"bank '{bank.name}' is at {bank.sample_rate} Hz but the mixer runs at {sample_rate} Hz")
+    if not bank.entries:
+        raise ValueError(f"bank '{bank.name}' has no samples")
+    if int(bank.lengths.min()) < 1 or int(bank.lengths.max()) > MAX_LENGTH or int(bank.offsets.min()) < 0:
+        raise ValueError(f"bank '{bank.name}' has a sample that is empty, longer than {MAX_LENGTH} frames, or misplaced")
+
+
+class _LoadedBank:
+    """One bank as the mixer plays it: contiguous audio, and the round-robin memory of its selections."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+        self.audio = np.ascontiguousarray(bank.audio, dtype=np.float32)
+        self.intensities = np.array([e.intensity for e in bank.entries], dtype=np.float64)
+        self._candidates: dict[tuple[str, str], np.ndarray] = {}
+        self._last: dict[tuple[str, str], int] = {}
+
+    def choose(self, surface: str, footwear: str, intensity: float) -> int:
+        """The next entry, in turn, among those for this surface/footwear nearest the wanted intensity."""
+        key = (surface, footwear)
+        cands = self._candidates.get(key)
+        if cands is None:
+            cands = self._candidates[key] = self.bank.select(surface, footwear)
+        dist = np.abs(self.intensities[cands] - intensity)
+        near = cands[dist <= dist.min() + INTENSITY_WINDOW]
+        later = near[near > self._last.get(key, -1)]
+        choice = int(later[0] if later.size else near[0])
+        self._last[key] = choice
+        return choice
+
+
+def _finite(name: str, value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"trigger {name} must be finite, got {value!r}")
+    return value
+
+
+class Mixer:
+    """Plays footstep samples from a Bank at exact sample frames, panned, attenuated, varied and limited.
+
+    engine="numpy" runs the same mixing through the plain NumPy reference (for the bench and for checks).
+    """
+
+    def __init__(self, params: MixerParams, bank: Bank, *, engine: Literal["numba", "numpy"] = "numba") -> None:
+        if engine not in ("numba", "numpy"):
+            raise ValueError(f"mixer engine must be 'numba' or 'numpy', got {engine!r}")
+        _check_bank(bank, params.sample_rate)
+        self.params = params
+        self._engine = engine
+        self._capacity = params.max_voices + max(8, params.max_voices // 4)  # spare slots for stolen voices' fades
+        self._voices = VoiceState.empty(self._capacity, params.channels)
+        self._voices.validate()
+        self._serial = np.zeros(self._capacity, np.int64)
+        self._triggers = 0
+        self._bus = np.zeros((params.channels, BUS_FRAMES), np.float32)
+        self._voice_buf = np.zeros(BUS_FRAMES, np.float32)
+        self._limiter_gain = np.ones(1, np.float64)
+        self._master = _db(params.master_gain_db)
+        self._threshold = _db(params.limiter_threshold_db)
+        self._release_coef = math.exp(-1.0 / (params.limiter_release_ms * 1e-3 * params.sample_rate))
+        self._steal_fade = max(1, round(STEAL_FADE_MS * 1e-3 * params.sample_rate))
+        self._rng = np.random.default_rng(params.seed)
+        self._position = 0
+        self._banks: dict[int, _LoadedBank] = {}
+        self._live: tuple[tuple[int, np.ndarray], ...] = ()
+        self._current = -1
+        self.set_bank(bank)
+
+    @property
+    def position(self) -> int:
+        """Absolute sample frame of the next sample render() produces."""
+        return self._position
+
+    @property
+    def active_voices(self) -> int:
+        """Voices sounding or scheduled (a stolen voice's few-millisecond fade-out is not counted)."""
+        v = self._voices
+        return int(np.count_nonzero(v.active & (v.rel_start == NO_RELEASE)))
+
+    @property
+    def bank(self) -> Bank:
+        """The bank new triggers play from."""
+        return self._banks[self._current].bank
+
+    def set_bank(self, bank: Bank) -> None:
+        """Later triggers use `bank`; voices already sounding finish from the bank they started with."""
+        _check_bank(bank, self.params.sample_rate)
+        self._current += 1
+        self._banks[self._current] = _LoadedBank(bank)
+        v = self._voices
+        for slot in [s for s in self._banks if s != self._current]:
+            if not np.any(v.active & (v.bank_slot == slot)):
+                del self._banks[slot]
+        self._live = tuple((slot, lb.audio) for slot, lb in self._banks.items())
+
+    def trigger(self, at_sample: int, surface: str, footwear: str, x: float, depth: float, intensity: float) -> int:
+        """Schedule one footstep so that the chosen sample's onset lands exactly on absolute frame `at_sample`.
+
+        The sample is chosen in turn among bank.select(surface, footwear), preferring entries whose intensity is
+        near `intensity`; gain and pitch get seeded random jitter; x (0 = left edge, 1 = right edge) sets the
+        constant-power pan; depth (1 = reference distance, larger = farther) sets inverse-distance attenuation;
+        intensity (0..1) sets the level. If the sample would have to start before `position` (a late event), it
+        starts at `position` and plays whole. Steals the quietest, most nearly finished voice (the oldest among
+        equals) when the pool is full. Returns the absolute frame at which the voice's first sample plays.
+        """
+        at = operator.index(at_sample)
+        x = min(max(_finite("x", x), 0.0), 1.0)
+        depth = _finite("depth", depth)
+        intensity = min(max(_finite("intensity", intensity), 0.0), 1.0)
+        p = self.params
+        loaded = self._banks[self._current]
+        i = loaded.choose(surface, footwear, intensity)
+        gain_jitter, pitch_jitter = self._rng.uniform(-1.0, 1.0, 2)
+        step = round(2.0 ** (pitch_jitter * p.pitch_jitter_cents / 1200.0) * ONE)  # fixed-point playback rate
+        length = int(loaded.bank.lengths[i])
+        onset = min(max(int(loaded.bank.onsets[i]), 0), length - 1)
+
+        anchor, pos0 = at, onset * ONE  # the onset plays exactly at `at`
+        first = anchor - pos0 // step  # the first frame whose position is >= 0
+        if first < self._position:
+            anchor, pos0, first = self._position, 0, self._position
+
+        distance = max(depth, p.min_depth) / p.reference_depth
+        level_db = (
+            gain_jitter * p.gain_jitter_db
+            - p.intensity_range_db * (1.0 - intensity)
+            + max(-20.0 * math.log10(distance), -p.max_attenuation_db)
+        )
+        level = _db(level_db)
+
+        v = self._voices
+        slot = self._allocate()
+        v.active[slot] = True
+        v.bank_slot[slot] = self._current
+        v.offset[slot] = int(loaded.bank.offsets[i])
+        v.length[slot] = length
+        v.anchor[slot] = anchor
+        v.pos0[slot] = pos0
+        v.step[slot] = step
+        v.rel_start[slot] = NO_RELEASE
+        v.rel_len[slot] = 1
+        if p.channels == 2:
+            theta = (0.5 + (x - 0.5) * p.pan_width) * (math.pi / 2.0)
+            v.gains[slot] = (level * math.cos(theta), level * math.sin(theta))
+        else:
+            v.gains[slot] = level
+        self._triggers += 1
+        self._serial[slot] = self._triggers
+        return first
+
+    def _allocate(self) -> int:
+        v = self._voices
+        return int(_pick_slot_kernel(v.active, v.length, v.anchor, v.pos0, v.step, v.gains, v.rel_start, v.rel_len,
+                                     self._serial, self._position, self.params.max_voices, self._steal_fade))
+
+    def render(self, n: int) -> np.ndarray:
+        """The next n frames as float32 (n, channels); advances position by n. Never exceeds the limiter threshold."""
+        n = operator.index(n)
+        if n < 0:
+            raise ValueError(f"cannot render a negative number of frames ({n})")
+        out = np.empty((n, self.params.channels), np.float32)
+        self.render_into(out)
+        return out
+
+    def render_into(self, out: np.ndarray) -> None:
+        """Same as render(), into a caller-owned float32 (n, channels) array, allocating nothing."""
+        channels = self.params.channels
+        if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.ndim != 2 or out.shape[1] != channels:
+            raise ValueError(f"render_into needs a float32 array of shape (n, {channels})")
+        if not out.flags.writeable:
+            raise ValueError("render_into needs a writeable array")
+        n = out.shape[0]
+        done = 0
+        while done < n:
+            m = min(BUS_FRAMES, n - done)
+            self._mix_block(m)
+            target = out if m == n else out[done : done + m]
+            if self._engine == "numba":
+                _limit_kernel(self._bus, m, self._master, self._threshold, self._release_coef, self._limiter_gain,
+                              target)
+            else:
+                reference.limit(self._bus, m, self._master, self._threshold, self._release_coef, self._limiter_gain,
+                                target)
+            self._position += m
+            done += m
+
+    def _mix_block(self, m: int) -> None:
+        v = self._voices
+        ended = False
+        for slot, audio in self._live:
+            if self._engine == "numba":
+                still = _mix_voices_kernel(audio, slot, v.active, v.bank_slot, v.offset, v.length, v.anchor, v.pos0,
+                                           v.step, v.gains, v.rel_start, v.rel_len, self._position, m, self._bus,
+                                           self._voice_buf)
+            else:
+                still = reference.mix_voices(audio, slot, v, self._position, m, self._bus)
+            ended |= still == 0 and slot != self._current
+        if ended:  # an old bank's last voice finished: let the bank go (rare, so the allocation here is fine)
+            for slot in [s for s in self._banks if s != self._current]:
+                if not np.any(v.active & (v.bank_slot == slot)):
+                    del self._banks[slot]
+            self._live = tuple((slot, lb.audio) for slot, lb in self._banks.items())
