@@ -8,6 +8,7 @@ how a cancel ends.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import signal
 from collections import deque
@@ -24,9 +25,19 @@ class PoseWorkerError(RuntimeError):
     pass
 
 
+def _silence_native_logs() -> None:
+    """MediaPipe's C++ side prints start-up chatter on stderr; worker errors travel back through the result queue."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def _worker(params: PoseParams, shm_name: str, slot_shape: tuple[int, int, int], slots: int,
             tasks: "mp.Queue", results: "mp.Queue") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _silence_native_logs()
     shm = shared_memory.SharedMemory(name=shm_name)
     try:
         ring = np.ndarray((slots, *slot_shape), dtype=np.uint8, buffer=shm.buf)

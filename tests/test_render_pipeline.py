@@ -1,0 +1,124 @@
+"""The whole graph on generated media: exact durations, untouched video, sample-accurate steps, clean failures."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from footfall.bank.format import save_bank
+from footfall.bank.sample_bank import Bank, BankEntry
+from footfall.engine import config as cfg
+from footfall.engine.demo import scene_items
+from footfall.engine.messages import ns_to_samples
+from footfall.engine.render import RenderSettings, open_outputs, run_pipeline
+from footfall.sinks.audio_file import AudioFileSink
+from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
+from media import make_video
+
+SR = 48000
+ONSET = 96  # the click bank's transient sits 2 ms into each sample
+
+
+def click_bank(surfaces=("concrete", "wood", "gravel")) -> Bank:
+    clips, entries = [], []
+    for s in surfaces:
+        clip = np.zeros(2400, np.float32)
+        clip[ONSET] = 0.9
+        clips.append(clip)
+        entries.append(BankEntry(f"{s}-click", s, "sneakers", 1.0, ONSET, "test click"))
+    return Bank.from_clips(SR, clips, entries, "clicks")
+
+
+def exact_settings(**steps) -> RenderSettings:
+    table = cfg.load("render")
+    table["mixer"] = {"gain_jitter_db": 0.0, "pitch_jitter_cents": 0.0, "pan_width": 0.0,
+                      "max_attenuation_db": 0.0, "intensity_range_db": 0.0}
+    table["steps"] = table.get("steps", {}) | steps
+    return RenderSettings.from_config(table)
+
+
+def read_audio(path: Path) -> np.ndarray:
+    """The first audio track as float32 (channels, samples)."""
+    with av.open(str(path)) as c:
+        planar = av.AudioResampler(format="fltp")
+        return np.concatenate([g.to_ndarray() for f in c.decode(audio=0) for g in planar.resample(f)], axis=1)
+
+
+@pytest.mark.parametrize("mode", ["render", "live"])
+def test_each_step_sound_starts_at_its_contact_sample(tmp_path, mode):
+    walkers = ProceduralWalkers(WalkerSceneParams(duration_s=6.0))
+    out = tmp_path / "steps.wav"
+    settings = exact_settings(mode=mode)
+    summary = run_pipeline(lambda: scene_items(walkers), settings, AudioFileSink(out, SR, 2), None, click_bank())
+    audio = read_audio(out)[0]
+    assert audio.shape[0] == ns_to_samples(walkers.duration_ns, SR)
+    assert summary.steps >= 6
+    clicks = np.flatnonzero(np.abs(audio) > 0.05)
+    clicks = clicks[np.insert(np.diff(clicks) > 10, 0, True)]  # first sample of each click
+    expected = sorted(ns_to_samples(e.t_ns, SR) for e in summary.events)
+    assert len(clicks) == len(expected)
+    np.testing.assert_array_less(np.abs(clicks - np.array(expected)), SR // 1000 + 1)  # within 1 ms
+
+
+def test_render_video_copies_packets_and_matches_duration(tmp_path):
+    video = make_video(tmp_path / "in.mp4", seconds=1.0, fps=25, size=(128, 96), audio_rate=44100)
+    out = tmp_path / "out.mov"
+    bank_dir = tmp_path / "bank"
+    save_bank(click_bank(), bank_dir)
+    env = dict(os.environ)
+    result = subprocess.run([sys.executable, "-m", "footfall.engine.cli", "render", str(video), "-o", str(out),
+                             "--bank", str(bank_dir), "--events", str(tmp_path / "ev.json"), "--quiet"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "steps" in result.stdout and "real time" in result.stdout
+
+    def packets(path):
+        with av.open(str(path)) as c:
+            return [(bytes(p), p.pts, p.dts, p.is_keyframe) for p in c.demux(c.streams.video[0]) if p.size]
+
+    assert packets(video) == packets(out)
+    assert read_audio(out).shape[1] == SR  # 25 frames at 25 fps = exactly one second
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 2  # footsteps, then the original track
+    assert json.loads((tmp_path / "ev.json").read_text())["version"] == 1
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["missing.mp4", "-o", "out.wav"], "file not found"),
+    (["in.mp4", "-o", "no/such/dir/out.wav"], "out.wav"),
+    (["in.mp4", "-o", "out.xyz"], "unsupported"),
+])
+def test_bad_input_or_output_is_one_line_and_exit_1(tmp_path, args, problem):
+    make_video(tmp_path / "in.mp4", seconds=0.2)
+    result = subprocess.run([sys.executable, "-m", "footfall.engine.cli", "render", *args, "--quiet"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert result.returncode == 1
+    lines = [l for l in result.stderr.splitlines() if l.startswith("footfall:")]
+    assert len(lines) == 1 and problem in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_cancel_mid_render_leaves_a_playable_file(tmp_path):
+    video = make_video(tmp_path / "in.mp4", seconds=20.0, fps=30, size=(160, 120))
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "footfall.engine.cli", "render", str(video), "-o", str(out),
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or out.stat().st_size < 20_000):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    with av.open(str(out)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+        c.seek(0)
+    with av.open(str(out)) as c:
+        samples = sum(f.samples for f in c.decode(audio=0))
+    assert 0 < frames < 600
+    assert samples > 0
