@@ -1,0 +1,207 @@
+"""Virtual cameras over motion capture: 3-D joints -> MediaPipe's 33-landmark layout -> PoseSample streams.
+
+Cameras are placed relative to the take's mean direction of travel (side, front, back, oblique 45 degrees, high =
+side view raised 35 degrees looking down) and pulled back until the whole walk stays inside the frame, so every case
+sees every step. Landmarks follow MediaPipe's definitions: hips at the thigh roots, ankles at the ankle joints, heels
+behind and below the ankle in the foot's frame (mocap_contacts.heel_points, the same point that defines contact),
+foot_index at the toe tip, face points around the head.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from footfall.engine.evaluation.bvh import Motion
+from footfall.engine.evaluation.mocap_contacts import foot_frames, heel_points
+from footfall.engine.messages import NS_PER_S, NUM_LANDMARKS, PersonPose, PoseSample
+
+View = Literal["side", "front", "back", "oblique", "high"]
+VIEWS: tuple[str, ...] = ("side", "front", "back", "oblique", "high")
+
+# Skeleton roles and the joint names that fill them in common BVH sets (Bandai Namco, CMU / Mixamo style).
+ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "hip_l": ("UpperLeg_L", "LeftUpLeg", "LeftHip"), "hip_r": ("UpperLeg_R", "RightUpLeg", "RightHip"),
+    "knee_l": ("LowerLeg_L", "LeftLeg", "LeftKnee"), "knee_r": ("LowerLeg_R", "RightLeg", "RightKnee"),
+    "foot_l": ("Foot_L", "LeftFoot", "LeftAnkle"), "foot_r": ("Foot_R", "RightFoot", "RightAnkle"),
+    "toe_l": ("Toes_L", "LeftToeBase", "LeftToe"), "toe_r": ("Toes_R", "RightToeBase", "RightToe"),
+    "shoulder_l": ("UpperArm_L", "LeftArm"), "shoulder_r": ("UpperArm_R", "RightArm"),
+    "elbow_l": ("LowerArm_L", "LeftForeArm"), "elbow_r": ("LowerArm_R", "RightForeArm"),
+    "wrist_l": ("Hand_L", "LeftHand"), "wrist_r": ("Hand_R", "RightHand"),
+    "neck": ("Neck", "Neck1"), "head": ("Head",),
+}
+
+
+def joint_roles(motion: Motion) -> dict[str, int]:
+    """Index of the joint filling each role; KeyError names the role no joint fills."""
+    names = {j.name: i for i, j in enumerate(motion.joints)}
+    roles = {}
+    for role, candidates in ROLE_NAMES.items():
+        found = [names[c] for c in candidates if c in names]
+        if not found:
+            raise KeyError(f"no joint for {role} (looked for {', '.join(candidates)})")
+        roles[role] = found[0]
+    return roles
+
+
+def landmarks_3d(positions: np.ndarray, roles: dict[str, int], toe_tip_m: float = 0.05) -> np.ndarray:
+    """World points (frames, 33, 3) in MediaPipe's layout from joint positions (frames, joints, 3), metres, Y up."""
+    p = {role: positions[:, i] for role, i in roles.items()}
+    n = positions.shape[0]
+    out = np.zeros((n, NUM_LANDMARKS, 3))
+    hip_l, hip_r = p["hip_l"], p["hip_r"]
+    lateral_l = hip_l - hip_r  # points to the subject's left
+    lateral_l /= np.maximum(np.linalg.norm(lateral_l, axis=-1, keepdims=True), 1e-9)
+    facing = np.cross(lateral_l, np.array([0.0, 1.0, 0.0]))  # left x up = forward for a right-handed Y-up frame
+    facing /= np.maximum(np.linalg.norm(facing, axis=-1, keepdims=True), 1e-9)
+    head = p["head"] + 0.5 * (p["head"] - p["neck"])  # BVH Head joints sit at the skull base; move to mid-head
+    up = np.array([0.0, 1.0, 0.0])
+    face = head + 0.09 * facing
+    out[:, 0] = face  # nose
+    for k, (side, depth) in enumerate(((1, 0.0), (1, 0.015), (1, 0.03))):  # left eye inner, eye, outer
+        out[:, 1 + k] = face + 0.015 * up + (0.01 + depth) * lateral_l - 0.01 * facing
+        out[:, 4 + k] = face + 0.015 * up - (0.01 + depth) * lateral_l - 0.01 * facing
+    out[:, 7] = head + 0.075 * lateral_l  # ears
+    out[:, 8] = head - 0.075 * lateral_l
+    out[:, 9] = face - 0.04 * up + 0.02 * lateral_l - 0.01 * facing  # mouth
+    out[:, 10] = face - 0.04 * up - 0.02 * lateral_l - 0.01 * facing
+    for side, l_or_r in ((0, "l"), (1, "r")):
+        out[:, 11 + side] = p[f"shoulder_{l_or_r}"]
+        out[:, 13 + side] = p[f"elbow_{l_or_r}"]
+        wrist = p[f"wrist_{l_or_r}"]
+        out[:, 15 + side] = wrist
+        hand = wrist - p[f"elbow_{l_or_r}"]
+        hand /= np.maximum(np.linalg.norm(hand, axis=-1, keepdims=True), 1e-9)
+        out[:, 17 + side] = wrist + 0.08 * hand  # pinky, index, thumb: near the hand's end
+        out[:, 19 + side] = wrist + 0.09 * hand
+        out[:, 21 + side] = wrist + 0.05 * hand
+        out[:, 23 + side] = p[f"hip_{l_or_r}"]
+        out[:, 25 + side] = p[f"knee_{l_or_r}"]
+        ankle, toe = p[f"foot_{l_or_r}"], p[f"toe_{l_or_r}"]
+        out[:, 27 + side] = ankle
+        out[:, 29 + side] = heel_points(ankle, toe)
+        forward, _ = foot_frames(ankle, toe)
+        out[:, 31 + side] = toe + toe_tip_m * forward
+    return out
+
+
+def resample(points: np.ndarray, source_fps: float, target_fps: int) -> np.ndarray:
+    """Linear interpolation of (frames, ...) at target_fps over the take's duration (frame times i / fps)."""
+    n = points.shape[0]
+    duration = (n - 1) / source_fps
+    m = int(np.floor(duration * target_fps + 1e-9)) + 1
+    t = np.arange(m) / target_fps * source_fps
+    i0 = np.minimum(np.floor(t).astype(int), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w = (t - i0).reshape((-1,) + (1,) * (points.ndim - 1))
+    return (1 - w) * points[i0] + w * points[i1]
+
+
+@dataclass(frozen=True)
+class CameraParams:
+    width: int = 1280
+    height: int = 720
+    hfov_deg: float = 60.0
+    camera_height_m: float = 1.1
+    high_elevation_deg: float = 35.0
+    margin: float = 0.05  # keep every landmark this far (fraction of the frame) inside the edges
+    min_distance_m: float = 2.5
+
+
+@dataclass(frozen=True, eq=False)
+class Camera:
+    """Pinhole camera: world -> camera by `rotation` (rows = camera x right, y down, z forward) about `position`."""
+
+    position: np.ndarray
+    rotation: np.ndarray
+    focal_px: float
+    width: int
+    height: int
+
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        return (points - self.position) @ self.rotation.T
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """Pixel coordinates (..., 2) and depth (..., 1) stacked as (..., 3)."""
+        c = self.to_camera(points)
+        z = np.maximum(c[..., 2:3], 1e-6)
+        uv = self.focal_px * c[..., :2] / z + np.array([self.width / 2, self.height / 2])
+        return np.concatenate([uv, z], axis=-1)
+
+
+def look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
+    forward = target - position
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.array([0.0, 1.0, 0.0]))
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    return np.stack([right, down, forward])
+
+
+def travel_direction(hips: np.ndarray) -> np.ndarray:
+    """Unit horizontal direction of travel (mean displacement of the hips over the take; +Z if it does not move)."""
+    d = hips[-1] - hips[0]
+    d[1] = 0.0
+    norm = np.linalg.norm(d)
+    return d / norm if norm > 1e-6 else np.array([0.0, 0.0, 1.0])
+
+
+def place_camera(points: np.ndarray, view: str, params: CameraParams = CameraParams()) -> Camera:
+    """A camera for `view` that keeps all of `points` (frames, 33, 3) inside the frame for the whole take."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r} (have: {', '.join(VIEWS)})")
+    hips = 0.5 * (points[:, 23] + points[:, 24])
+    travel = travel_direction(hips)
+    side = np.cross(np.array([0.0, 1.0, 0.0]), travel)  # horizontal, perpendicular to travel
+    lo, hi = points.reshape(-1, 3).min(axis=0), points.reshape(-1, 3).max(axis=0)
+    centre = 0.5 * (lo + hi)
+    centre[1] = 0.5 * (lo[1] + hi[1])
+    half_length = 0.5 * float(np.dot(hips[-1] - hips[0], travel))
+    direction = {
+        "side": side, "front": travel, "back": -travel,
+        "oblique": (side + travel) / np.sqrt(2.0), "high": side,
+    }[view]
+    elevation = np.radians(params.high_elevation_deg) if view == "high" else 0.0
+    focal = params.width / 2 / np.tan(np.radians(params.hfov_deg) / 2)
+    # front/back cameras stand beyond the end of the walk; the others face its middle
+    along = abs(half_length) if view in ("front", "back") else 0.0
+    distance = params.min_distance_m
+    for _ in range(60):
+        offset = direction * (along + distance * np.cos(elevation))
+        position = centre + offset
+        position[1] = params.camera_height_m + distance * np.sin(elevation)
+        camera = Camera(position, look_at(position, centre), focal, params.width, params.height)
+        uvz = camera.project(points.reshape(-1, 3))
+        m = params.margin
+        inside = ((uvz[:, 0] >= m * params.width) & (uvz[:, 0] <= (1 - m) * params.width)
+                  & (uvz[:, 1] >= m * params.height) & (uvz[:, 1] <= (1 - m) * params.height)
+                  & (uvz[:, 2] > 0.5))
+        if inside.all():
+            return camera
+        distance *= 1.1
+    return camera
+
+
+def pose_stream(points: np.ndarray, camera: Camera, fps: int, track_id: int = 0) -> list[PoseSample]:
+    """PoseSamples at exact frame times i * 1e9 / fps (integer ns) from world landmarks (frames, 33, 3).
+
+    x, y are normalised to the frame; z is depth relative to the hips' midpoint in the same scale as x (MediaPipe's
+    convention); visibility is 1 inside the frame and 0.1 outside. `world` is metres about the hips' midpoint in the
+    camera's axes (x right, y down, z away), like MediaPipe's world landmarks.
+    """
+    samples = []
+    for i, frame_points in enumerate(points):
+        uvz = camera.project(frame_points)
+        hip_depth = 0.5 * (uvz[23, 2] + uvz[24, 2])
+        lm = np.empty((NUM_LANDMARKS, 4), dtype=np.float32)
+        lm[:, 0] = uvz[:, 0] / camera.width
+        lm[:, 1] = uvz[:, 1] / camera.height
+        lm[:, 2] = (uvz[:, 2] - hip_depth) * camera.focal_px / hip_depth / camera.width
+        inside = (lm[:, 0] >= 0) & (lm[:, 0] <= 1) & (lm[:, 1] >= 0) & (lm[:, 1] <= 1)
+        lm[:, 3] = np.where(inside, 1.0, 0.1)
+        cam = camera.to_camera(frame_points)
+        world = (cam - 0.5 * (cam[23] + cam[24])).astype(np.float32)
+        person = PersonPose(track_id, lm, world)
+        samples.append(PoseSample(i, i * NS_PER_S // fps, camera.width, camera.height, (person,)))
+    return samples
