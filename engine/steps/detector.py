@@ -32,7 +32,7 @@ class StepParams:
     min_visibility: float = 0.35  # feet less visible than this make no steps
     travel_speed_legs_per_s: float = 0.5  # slower than this, the direction comes from where the feet point
     direction_time_constant_ms: float = 400.0
-    contact_offset_ms: float = 0.0  # added to the peak time
+    contact_offset_ms: float = 25.0  # added to the peak time
     filter_min_cutoff_hz: float = 3.0
     filter_beta: float = 0.3
     max_gap_ms: float = 300.0  # a person unseen this long starts afresh
