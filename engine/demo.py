@@ -14,7 +14,7 @@ from typing import Iterator
 from footfall.bank.open import open_bank
 from footfall.engine.messages import NS_PER_S, EndOfStream, PoseSample, SceneChange
 from footfall.engine.progress import Progress
-from footfall.engine.render import RenderSettings, RenderSummary, open_outputs, run_pipeline
+from footfall.engine.render import RenderSettings, RenderSummary, check_vocabulary, open_outputs, run_pipeline
 from footfall.sinks.stick_figure_video import StickFigureParams, StickFigureVideo
 from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
 
@@ -67,6 +67,7 @@ def run_demo(output: Path, settings: RenderSettings, scene: WalkerSceneParams, e
              bank_spec: str | None = None, progress: Progress | None = None) -> RenderSummary:
     walkers = ProceduralWalkers(scene)
     bank = open_bank(bank_spec)
+    check_vocabulary(bank, settings.render)
     with tempfile.TemporaryDirectory(prefix="footfall-demo-") as tmp:
         picture = Path(tmp) / "picture.mp4"
         draw_picture(walkers, picture, StickFigureParams(width=scene.width, height=scene.height, fps=scene.fps))

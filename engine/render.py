@@ -37,7 +37,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 @dataclass(frozen=True)
 class RenderParams:
     surface: str = "concrete"
-    footwear: str = "sneakers"
+    footwear: str = "sneaker"
     original_audio: Literal["track", "mix", "drop"] = "track"
     channel_capacity: int = 8
 
@@ -136,6 +136,16 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
     return RenderSummary(len(steps), done["end"] / sr, time.perf_counter() - t0, True, tuple(steps))
 
 
+def check_vocabulary(bank: Bank, params: RenderParams) -> None:
+    """A surface or footwear the bank lacks is a typo to report, not a reason to play something else."""
+    if params.surface not in bank.surfaces:
+        raise cfg.ConfigError(f"surface '{params.surface}' is not in bank '{bank.name}' "
+                              f"(have: {', '.join(bank.surfaces)})")
+    if params.footwear not in bank.footwears:
+        raise cfg.ConfigError(f"footwear '{params.footwear}' is not in bank '{bank.name}' "
+                              f"(have: {', '.join(bank.footwears)})")
+
+
 def open_outputs(video: Path, output: Path, settings: RenderSettings, events_path: Path | None):
     """Opens the audio/video output and the events file before any work, so a bad path fails at once."""
     sink = open_audio_output(video, output, settings.mixer.sample_rate, settings.render.original_audio)
@@ -153,6 +163,7 @@ def render_file(video: Path, output: Path, settings: RenderSettings, events_path
     KeyboardInterrupt on cancel, with every output finished as far as it got."""
     source = VideoFileSource(video, settings.source)
     bank = open_bank(bank_spec)
+    check_vocabulary(bank, settings.render)
     sink, events_sink = open_outputs(video, output, settings, events_path)
     return run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank, progress,
                         frame_shape=source.analysis_shape, source_name=str(video))

@@ -31,7 +31,7 @@ def click_bank(surfaces=("concrete", "wood", "gravel")) -> Bank:
         clip = np.zeros(2400, np.float32)
         clip[ONSET] = 0.9
         clips.append(clip)
-        entries.append(BankEntry(f"{s}-click", s, "sneakers", 1.0, ONSET, "test click"))
+        entries.append(BankEntry(f"{s}-click", s, "sneaker", 1.0, ONSET, "test click"))
     return Bank.from_clips(SR, clips, entries, "clicks")
 
 
@@ -93,6 +93,7 @@ def test_render_video_copies_packets_and_matches_duration(tmp_path):
     (["missing.mp4", "-o", "out.wav"], "file not found"),
     (["in.mp4", "-o", "no/such/dir/out.wav"], "out.wav"),
     (["in.mp4", "-o", "out.xyz"], "unsupported"),
+    (["in.mp4", "-o", "out.wav", "--surface", "gravle"], "surface 'gravle' is not in bank"),
 ])
 def test_bad_input_or_output_is_one_line_and_exit_1(tmp_path, args, problem):
     make_video(tmp_path / "in.mp4", seconds=0.2)

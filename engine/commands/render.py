@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"output file ({', '.join(VIDEO_SUFFIXES + AUDIO_SUFFIXES)})")
     p.add_argument("--events", type=Path, help="also write the step events (.json or .csv)")
     p.add_argument("--surface", help="ground surface, e.g. concrete, wood, gravel (see `footfall bank info`)")
-    p.add_argument("--footwear", help="footwear, e.g. sneakers, boots, heels, barefoot")
+    p.add_argument("--footwear", help="footwear: hard_sole, sneaker, boot, high_heel, barefoot")
     p.add_argument("--bank", help="sound bank: a bank directory or a folder of your own recordings "
                    "(<surface>/<footwear>/*.wav); default: the built-in procedural bank")
     p.add_argument("--original-audio", choices=("track", "mix", "drop"),
