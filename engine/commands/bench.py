@@ -6,8 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from footfall.engine.commands.errors import EXPECTED_ERRORS, report
-from footfall.engine.config import load
+from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,11 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_render(args: argparse.Namespace) -> int:
     from footfall.engine.bench_render import bench_video, format_rows
     from footfall.engine.demo import draw_picture
-    from footfall.engine.render import RenderSettings
     from footfall.sinks.stick_figure_video import StickFigureParams
     from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
 
-    settings = RenderSettings.from_config(load("render"), "render preset")
+    settings = load_settings(None)
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmp:

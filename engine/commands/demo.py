@@ -4,8 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from footfall.engine.commands.errors import EXPECTED_ERRORS, report
-from footfall.engine.config import load
+from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, report, summary_line
 from footfall.engine.progress import Progress
 
 
@@ -26,18 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from footfall.engine.demo import demo_duration_s, run_demo
-    from footfall.engine.render import RenderSettings
     from footfall.sources.procedural_walkers import WalkerSceneParams
 
     try:
-        table = load("render", args.config)
-        settings = RenderSettings.from_config(table, str(args.config) if args.config else "render preset")
+        settings = load_settings(args.config)
         scene = WalkerSceneParams(seed=args.seed)
         progress = Progress(demo_duration_s(scene), enabled=False if args.quiet else None)
         summary = run_demo(args.output, settings, scene, args.events, args.bank, progress)
         progress.finish()
     except EXPECTED_ERRORS as exc:
         return report(exc)
-    print(f"{summary.steps} steps  {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s  "
-          f"({summary.speed:.2f}x real time)  -> {args.output}")
+    print(summary_line(summary, args.output))
     return 0

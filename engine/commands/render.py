@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from footfall.engine.commands.errors import EXPECTED_ERRORS, report
-from footfall.engine.config import load
+from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, report, summary_line
 from footfall.engine.progress import Progress
-from footfall.engine.render import AUDIO_SUFFIXES, VIDEO_SUFFIXES, RenderSettings, render_file
+from footfall.engine.render import AUDIO_SUFFIXES, VIDEO_SUFFIXES, render_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,13 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        table = load("render", args.config)
-        overrides = {k: v for k, v in (("surface", args.surface), ("footwear", args.footwear),
-                                        ("original_audio", args.original_audio)) if v is not None}
-        table.setdefault("render", {}).update(overrides)
-        if args.mode:
-            table.setdefault("steps", {})["mode"] = args.mode
-        settings = RenderSettings.from_config(table, str(args.config) if args.config else "render preset")
+        settings = load_settings(args.config, "render", {"surface": args.surface, "footwear": args.footwear,
+                                                         "original_audio": args.original_audio}, args.mode)
         from footfall.sources.video_file import probe
 
         info = probe(args.input)
@@ -50,6 +43,5 @@ def run(args: argparse.Namespace) -> int:
         progress.finish()
     except EXPECTED_ERRORS as exc:
         return report(exc)
-    print(f"{summary.steps} steps  {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s  "
-          f"({summary.speed:.2f}x real time)  -> {args.output}")
+    print(summary_line(summary, args.output))
     return 0
