@@ -68,7 +68,6 @@ class RenderSummary:
     steps: int
     media_s: float
     wall_s: float
-    completed: bool
     events: tuple[StepEvent, ...] = ()
 
     @property
@@ -133,7 +132,7 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
             "source": source_name, "steps": len(steps), "mode": settings.steps.mode}))
     t0 = time.perf_counter()
     sup.run(on_poll=progress.draw if progress is not None else None)
-    return RenderSummary(len(steps), done["end"] / sr, time.perf_counter() - t0, True, tuple(steps))
+    return RenderSummary(len(steps), done["end"] / sr, time.perf_counter() - t0, tuple(steps))
 
 
 def check_vocabulary(bank: Bank, params: RenderParams) -> None:

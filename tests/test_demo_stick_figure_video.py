@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from footfall.engine.messages import PersonPose, PoseSample
+from footfall.engine.messages import PoseSample
 from footfall.sinks.stick_figure_video import (
     IncrementalYuv,
     StickFigureCanvas,

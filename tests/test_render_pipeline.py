@@ -16,7 +16,7 @@ from footfall.bank.sample_bank import Bank, BankEntry
 from footfall.engine import config as cfg
 from footfall.engine.demo import scene_items
 from footfall.engine.messages import ns_to_samples
-from footfall.engine.render import RenderSettings, open_outputs, run_pipeline
+from footfall.engine.render import RenderSettings, run_pipeline
 from footfall.sinks.audio_file import AudioFileSink
 from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
 from media import make_video

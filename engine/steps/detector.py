@@ -82,6 +82,7 @@ class StepDetector:
         self.params = params or StepParams()
         self._tracks: dict[int, _Track] = {}
         self._frame_ns = 33_333_333
+        self._frame_size = (1, 1)
         self._last_t: int | None = None
 
     @property
@@ -104,6 +105,7 @@ class StepDetector:
             dt = sample.t_ns - self._last_t
             self._frame_ns = int(0.8 * self._frame_ns + 0.2 * dt) if self._tracks else dt
         self._last_t = sample.t_ns
+        self._frame_size = (sample.width, sample.height)
         events: list[StepEvent] = []
         seen = set()
         for person in sample.persons:
@@ -132,7 +134,7 @@ class StepDetector:
                 track.heel.append(track.heel[-1])
                 track.vis.append(track.vis[-1])
                 track.count += 1
-                ev = self._decide(track, tid, track.t[-2] if len(track.t) > 1 else track.t[-1], None)
+                ev = self._decide(track, tid, track.t[-2] if len(track.t) > 1 else track.t[-1])
                 if ev is not None:
                     events.append(ev)
         self._tracks.clear()
@@ -182,10 +184,10 @@ class StepDetector:
         while len(track.t) > keep:
             for d in (track.t, track.env, track.lead, track.heel, track.vis):
                 d.popleft()
-        ev = self._decide(track, person.track_id, sample.t_ns, sample)
+        ev = self._decide(track, person.track_id, sample.t_ns)
         return [ev] if ev is not None else []
 
-    def _decide(self, track: _Track, track_id: int, now_ns: int, sample: PoseSample | None) -> StepEvent | None:
+    def _decide(self, track: _Track, track_id: int, now_ns: int) -> StepEvent | None:
         p = self.params
         k = self.lookahead_frames
         n = len(track.env)
@@ -224,11 +226,7 @@ class StepDetector:
             return None
         track.last_step_t = contact
         heel = track.heel[c]
-        width, height = (sample.width, sample.height) if sample is not None else (None, None)
-        if width is None:
-            width, height = self._frame_size
-        else:
-            self._frame_size = (width, height)
+        width, height = self._frame_size
         prev_heel = track.heel[c - 2] if c >= 2 else track.heel[c - 1]
         heel_speed = float(np.linalg.norm(np.asarray(heel) - np.asarray(prev_heel))) / track.leg
         heel_speed /= max(1e-9, (track.t[c] - track.t[max(0, c - 2)]) / 1e9)
@@ -246,8 +244,6 @@ class StepDetector:
             confidence=confidence,
             delay_ns=int(max(0, now_ns - contact)),
         )
-
-    _frame_size: tuple[int, int] = (1, 1)
 
 
 def _smooth(env: np.ndarray, sigma: float) -> np.ndarray:
