@@ -1,10 +1,11 @@
 """Online heel-strike detection: PoseSamples in, StepEvents out, with a known, bounded delay.
 
-Each person's leading-heel envelope (see gait_signal) peaks at every heel strike. `live` mode filters it causally
-(One-Euro) and confirms a peak as soon as `live_confirm_frames` later samples fall below it; `render` mode waits up
-to `render_lookahead_ms` to smooth the envelope symmetrically and place the peak more exactly. Both refine the peak
-to sub-frame time by parabolic interpolation and shift it by `contact_offset_ms`, the calibration from "heel most
-forward" to the stated definition of contact (first heel touch).
+Each person's leading-heel envelope (the heel furthest ahead of the hips along the direction the person moves, see
+gait_signal) peaks at every heel strike, whichever leg the tracker calls left. Legs the tracker swapped are swapped
+back first. `live` mode filters causally (One-Euro), confirms a peak as soon as `live_confirm_frames` later samples
+fall below it and places the contact `contact_offset_ms` after it. `render` mode smooths symmetrically, waits up to
+`render_lookahead_ms` and places the contact where the landing foot stops moving relative to the ground
+(contact_timing), which follows the peak by a different time for every gait.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Literal
 import numpy as np
 
 from footfall.engine.messages import PoseSample, StepEvent
-from footfall.engine.steps.gait_signal import (HEEL_L_X, HEEL_L_Y, HEEL_R_X, HEEL_R_Y, HIP_X, HIP_Y, facing_direction,
-                                               forward_distances, gait_frame)
+from footfall.engine.steps.contact_timing import landing_index, smooth_at, velocity
+from footfall.engine.steps.gait_signal import (HEEL_L, HEEL_R, TOE_L, TOE_R, BodyFrame, body_frame, legs_swapped,
+                                               screen_facing)
 from footfall.engine.steps.one_euro import OneEuroFilter, OneEuroParams
 
 
@@ -24,15 +26,22 @@ from footfall.engine.steps.one_euro import OneEuroFilter, OneEuroParams
 class StepParams:
     mode: Literal["live", "render"] = "render"
     live_confirm_frames: int = 1  # samples after a peak that must fall below it (live)
-    render_lookahead_ms: float = 200.0  # how far render mode may look ahead of a peak
-    render_smoothing_frames: float = 1.0  # Gaussian sigma of render mode's symmetric smoothing
+    render_lookahead_ms: float = 250.0  # how far render mode may look ahead of a peak
+    render_window_frames: int = 5  # render mode's symmetric smoothing and velocity window (odd)
     prominence_legs: float = 0.2  # a peak must rise this far (in leg lengths) above the recent trough
     prominence_window_ms: float = 700.0
     min_step_interval_ms: float = 250.0  # two steps closer than this are one
     min_visibility: float = 0.35  # feet less visible than this make no steps
-    travel_speed_legs_per_s: float = 0.5  # slower than this, the direction comes from where the feet point
+    use_depth: bool = True  # use world landmarks' depth (front and rear views need it)
+    swap_ratio: float = 0.6  # legs are swapped back when that fits the motion this much better
+    travel_speed_legs_per_s: float = 0.5  # slower than this, the direction comes from where the body faces
     direction_time_constant_ms: float = 400.0
-    contact_offset_ms: float = 25.0  # added to the peak time
+    contact_offset_ms: float = 25.0  # heel most forward -> contact, where the landing itself is not measured
+    landing_speed_legs_per_s: float = 1.1  # the foot has landed once it moves slower than this with the ground
+    ground_from_ms: float = 70.0  # the ground's velocity is the landed foot's, this long after the peak ...
+    ground_to_ms: float = 150.0  # ... until this long after it
+    landing_search_before_ms: float = 120.0  # the landing is looked for this far before the peak ...
+    landing_offset_ms: float = -7.0  # calibration of the measured landing to the first frame of contact
     filter_min_cutoff_hz: float = 3.0
     filter_beta: float = 0.3
     max_gap_ms: float = 300.0  # a person unseen this long starts afresh
@@ -46,33 +55,39 @@ class StepParams:
             raise ValueError("live_confirm_frames must be at least 1")
         if not 0 < self.render_lookahead_ms <= 1000:
             raise ValueError("render_lookahead_ms must be in (0, 1000]")
+        if self.render_window_frames < 3 or self.render_window_frames % 2 == 0:
+            raise ValueError("render_window_frames must be odd and at least 3")
+        if not 0 <= self.ground_from_ms < self.ground_to_ms <= self.render_lookahead_ms:
+            raise ValueError("need 0 <= ground_from_ms < ground_to_ms <= render_lookahead_ms")
 
 
 @dataclass
 class _Track:
     filt: OneEuroFilter
     t: deque = field(default_factory=deque)
-    env: deque = field(default_factory=deque)  # leading-heel envelope (filtered in live, raw in render)
-    lead: deque = field(default_factory=deque)  # 0 left, 1 right
-    heel: deque = field(default_factory=deque)  # (x_px, y_px) of the leading heel
-    vis: deque = field(default_factory=deque)
+    points: deque = field(default_factory=deque)  # (4, 3) heels and toes relative to the hips, leg lengths
+    direction: deque = field(default_factory=deque)  # (3,) unit direction of travel
+    heel_px: deque = field(default_factory=deque)  # (2, 2) screen position of each heel
+    vis: deque = field(default_factory=deque)  # (2,) per-foot visibility
+    recent: deque = field(default_factory=lambda: deque(maxlen=2))  # the last two frames, legs as corrected
     leg: float = 0.0
+    hip_px: np.ndarray | None = None
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    direction: np.ndarray | None = None
-    prev_mid: np.ndarray | None = None
+    heading: np.ndarray | None = None
+    sign: float = 1.0  # +1 while the pelvis facing agrees with the travel on screen
     last_t: int | None = None
     last_step_t: int | None = None
-    last_peak_index: int = -1  # absolute sample counter of the last emitted peak
-    count: int = 0  # samples pushed since the last reset
+    count: int = 0
 
     def clear(self) -> None:
-        for d in (self.t, self.env, self.lead, self.heel, self.vis):
+        for d in (self.t, self.points, self.direction, self.heel_px, self.vis, self.recent):
             d.clear()
         self.filt.reset()
         self.velocity = np.zeros(2)
-        self.prev_mid = None
         self.count = 0
-        self.last_peak_index = -1
+
+    def buffers(self) -> tuple[deque, ...]:
+        return self.t, self.points, self.direction, self.heel_px, self.vis
 
 
 class StepDetector:
@@ -97,7 +112,8 @@ class StepDetector:
         if self._last_t is None:
             return -(2**62)
         p = self.params
-        back = (self.lookahead_frames + 1) * self._frame_ns - min(0.0, p.contact_offset_ms) * 1e6
+        earliest = min(0.0, p.contact_offset_ms, p.landing_offset_ms - p.landing_search_before_ms)
+        back = (self.lookahead_frames + 1) * self._frame_ns - earliest * 1e6
         return int(self._last_t - back)
 
     def push(self, sample: PoseSample) -> list[StepEvent]:
@@ -125,16 +141,8 @@ class StepDetector:
         """End of stream: nothing more will come, so peaks still waiting for look-ahead are decided now."""
         events: list[StepEvent] = []
         for tid, track in self._tracks.items():
-            for _ in range(self.lookahead_frames):
-                if len(track.env) == 0:
-                    break
-                track.t.append(track.t[-1] + self._frame_ns)
-                track.env.append(-np.inf)
-                track.lead.append(track.lead[-1])
-                track.heel.append(track.heel[-1])
-                track.vis.append(track.vis[-1])
-                track.count += 1
-                ev = self._decide(track, tid, track.t[-2] if len(track.t) > 1 else track.t[-1])
+            for end in range(len(track.t) - self.lookahead_frames, len(track.t)):
+                ev = self._decide(track, tid, track.t[-1], centre=end)
                 if ev is not None:
                     events.append(ev)
         self._tracks.clear()
@@ -144,74 +152,98 @@ class StepDetector:
         p = self.params
         if track.last_t is not None and sample.t_ns - track.last_t > p.max_gap_ms * 1e6:
             track.clear()
-        g = gait_frame(person, sample.width, sample.height)
-        if g.leg_px <= 1.0:
+        frame = body_frame(person, sample.width, sample.height, p.use_depth)
+        if frame.leg_px <= 1.0:
             return []
-        track.leg = g.leg_px if track.count == 0 else 0.9 * track.leg + 0.1 * g.leg_px
-        filtered = track.filt(sample.t_ns, g.features)
-        mid = filtered[[HIP_X, HIP_Y]]
-        if track.prev_mid is not None and track.last_t is not None and sample.t_ns > track.last_t:
-            dt = (sample.t_ns - track.last_t) / 1e9
-            a = 1 - np.exp(-dt * 1000 / p.direction_time_constant_ms)
-            track.velocity = (1 - a) * track.velocity + a * (mid - track.prev_mid) / dt
-        track.prev_mid = mid
+        if len(track.recent) == 2 and legs_swapped(track.recent[0], track.recent[1], frame, p.swap_ratio):
+            frame = frame.swapped()
+        track.recent.append(frame)
+        track.leg = frame.leg_px if track.count == 0 else 0.9 * track.leg + 0.1 * frame.leg_px
+        direction = self._direction(track, frame, sample.t_ns)
         track.last_t = sample.t_ns
-        speed = float(np.linalg.norm(track.velocity)) / track.leg
-        if speed > p.travel_speed_legs_per_s and track.count > 3:
-            track.direction = track.velocity / np.linalg.norm(track.velocity)
-        else:
-            facing = facing_direction(filtered)
-            norm = float(np.linalg.norm(facing))
-            if norm > 0.1 * track.leg:
-                facing = facing / norm
-                blended = facing if track.direction is None else 0.9 * track.direction + 0.1 * facing
-                track.direction = blended / max(1e-9, float(np.linalg.norm(blended)))
         track.count += 1
-        if track.direction is None:
+        if direction is None:
             return []
-        source = filtered if p.mode == "live" else g.features
-        fl, fr = forward_distances(source, track.direction, track.leg)
-        lead = 0 if fl >= fr else 1
-        vis = g.foot_visibility[lead]
-        env = max(fl, fr) if vis >= p.min_visibility else -np.inf
-        heel = source[[HEEL_L_X, HEEL_L_Y]] if lead == 0 else source[[HEEL_R_X, HEEL_R_Y]]
+        points = frame.points
+        if p.mode == "live":
+            points = track.filt(sample.t_ns, points.ravel()).reshape(points.shape)
         track.t.append(sample.t_ns)
-        track.env.append(env)
-        track.lead.append(lead)
-        track.heel.append(heel)
-        track.vis.append(vis)
+        track.points.append(points)
+        track.direction.append(direction)
+        track.heel_px.append(np.stack([frame.heel_px(0), frame.heel_px(1)]))
+        track.vis.append(np.array(frame.foot_visibility))
         keep = self.lookahead_frames + int(p.prominence_window_ms * 1e6 / self._frame_ns) + 4
         while len(track.t) > keep:
-            for d in (track.t, track.env, track.lead, track.heel, track.vis):
+            for d in track.buffers():
                 d.popleft()
-        ev = self._decide(track, person.track_id, sample.t_ns)
+        ev = self._decide(track, person.track_id, sample.t_ns, centre=len(track.t) - 1 - self.lookahead_frames)
         return [ev] if ev is not None else []
 
-    def _decide(self, track: _Track, track_id: int, now_ns: int) -> StepEvent | None:
+    def _direction(self, track: _Track, frame: BodyFrame, t_ns: int) -> np.ndarray | None:
+        """Where the person goes: the pelvis' facing (3-D, from world landmarks) turned to agree with the travel on
+        screen; without world landmarks, the travel on screen, or where the feet point when standing still."""
+        p = self.params
+        if track.count > 0 and track.hip_px is not None and track.last_t is not None and t_ns > track.last_t:
+            dt = (t_ns - track.last_t) / 1e9
+            a = 1 - np.exp(-dt * 1000 / p.direction_time_constant_ms)
+            track.velocity = (1 - a) * track.velocity + a * (frame.hip_px - track.hip_px) / dt / track.leg
+        track.hip_px = frame.hip_px
+        moving = float(np.linalg.norm(track.velocity)) > p.travel_speed_legs_per_s and track.count > 3
+        if frame.facing is not None:
+            if moving and abs(track.velocity[0]) > p.travel_speed_legs_per_s and abs(frame.facing[0]) > 0.4:
+                track.sign = 1.0 if frame.facing[0] * track.velocity[0] >= 0 else -1.0
+            return track.sign * frame.facing
+        if moving:
+            track.heading = np.append(track.velocity / np.linalg.norm(track.velocity), 0.0)
+        else:
+            facing = screen_facing(frame)
+            norm = float(np.linalg.norm(facing))
+            if norm > 0.1:
+                facing = facing / norm
+                blended = facing if track.heading is None else 0.9 * track.heading + 0.1 * facing
+                track.heading = blended / max(1e-9, float(np.linalg.norm(blended)))
+        return track.heading
+
+    def _envelope(self, track: _Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, leading-heel envelope, leading foot) over the buffer; -inf where the leading foot is unseen."""
+        p = self.params
+        points = np.array(track.points)
+        if p.mode == "render":
+            w = p.render_window_frames
+            h = w // 2
+            smoothed = points.copy()
+            for i in range(h, points.shape[0] - h):
+                smoothed[i] = smooth_at(points, i, w)
+            points = smoothed
+        direction = np.array(track.direction)
+        lead = np.stack([np.einsum("nk,nk->n", points[:, HEEL_L], direction),
+                         np.einsum("nk,nk->n", points[:, HEEL_R], direction)], axis=1)
+        foot = np.argmax(lead, axis=1)
+        env = lead[np.arange(lead.shape[0]), foot]
+        vis = np.array(track.vis)[np.arange(lead.shape[0]), foot]
+        env[vis < p.min_visibility] = -np.inf
+        return np.array(track.t, dtype=np.int64), env, foot
+
+    def _decide(self, track: _Track, track_id: int, now_ns: int, centre: int) -> StepEvent | None:
         p = self.params
         k = self.lookahead_frames
-        n = len(track.env)
-        c = n - 1 - k
-        if c < 1:
+        c = centre
+        if c < 1 or c >= len(track.t) - 1:
             return None
-        env = np.array(track.env, dtype=np.float64)
-        if p.mode == "render" and p.render_smoothing_frames > 0:
-            env = _smooth(env, p.render_smoothing_frames)
+        t, env, foot = self._envelope(track)
         peak = env[c]
         if not np.isfinite(peak):
             return None
-        after = env[c + 1:]
+        after = env[c + 1:c + 1 + k]
         before = env[max(0, c - k):c]
         if np.any(after >= peak) or np.any(before > peak):
             return None
         window = int(p.prominence_window_ms * 1e6 / self._frame_ns)
-        trough = np.min(env[max(0, c - window):c])
-        if not np.isfinite(trough):
-            finite = env[max(0, c - window):c][np.isfinite(env[max(0, c - window):c])]
-            if finite.size == 0:
-                return None
-            trough = finite.min()
-        prominence = peak - trough
+        earlier = env[max(0, c - window):c]
+        earlier = earlier[np.isfinite(earlier)]
+        if earlier.size == 0:
+            return None
+        prominence = peak - earlier.min()
         if prominence < p.prominence_legs:
             return None
         delta = 0.0
@@ -219,24 +251,50 @@ class StepDetector:
             denom = env[c - 1] - 2 * peak + env[c + 1]
             if denom < 0:
                 delta = float(np.clip(0.5 * (env[c - 1] - env[c + 1]) / denom, -0.5, 0.5))
-        t_c = track.t[c]
-        t_peak = t_c + delta * (track.t[c + 1] - t_c if delta > 0 else t_c - track.t[c - 1])
+        t_peak = t[c] + delta * (t[c + 1] - t[c] if delta > 0 else t[c] - t[c - 1])
+        lead = int(foot[c])
         contact = int(round(t_peak + p.contact_offset_ms * 1e6))
+        if p.mode == "render":
+            landed = self._landing_ns(track, t, c, lead)
+            if landed is not None:
+                contact = landed
         if track.last_step_t is not None and contact - track.last_step_t < p.min_step_interval_ms * 1e6:
             return None
         track.last_step_t = contact
-        heel = track.heel[c]
+        return self._event(track, track_id, c, lead, contact, prominence, now_ns)
+
+    def _landing_ns(self, track: _Track, t: np.ndarray, c: int, lead: int) -> int | None:
+        p = self.params
+        rate = 1e9 / self._frame_ns
+        frames = lambda ms: int(round(ms * 1e6 / self._frame_ns))  # noqa: E731
+        points = np.array(track.points)
+        heel, toe = (HEEL_L, TOE_L) if lead == 0 else (HEEL_R, TOE_R)
+        v = velocity(points[:, [heel, toe]], p.render_window_frames, rate)
+        ground = slice(c + frames(p.ground_from_ms), c + frames(p.ground_to_ms) + 1)
+        search = slice(c - frames(p.landing_search_before_ms), c + frames(p.ground_to_ms) + 1)
+        x = landing_index(v[:, 0], v[:, 1], ground, search, p.landing_speed_legs_per_s)
+        if x is None:
+            return None
+        i = int(np.floor(x))
+        frac = x - i
+        t_landed = t[i] + frac * (t[min(i + 1, len(t) - 1)] - t[i])
+        return int(round(t_landed + p.landing_offset_ms * 1e6))
+
+    def _event(self, track: _Track, track_id: int, c: int, lead: int, contact: int, prominence: float,
+               now_ns: int) -> StepEvent:
+        p = self.params
         width, height = self._frame_size
-        prev_heel = track.heel[c - 2] if c >= 2 else track.heel[c - 1]
-        heel_speed = float(np.linalg.norm(np.asarray(heel) - np.asarray(prev_heel))) / track.leg
-        heel_speed /= max(1e-9, (track.t[c] - track.t[max(0, c - 2)]) / 1e9)
+        heel = track.heel_px[c][lead]
+        prev_heel = track.heel_px[max(0, c - 2)][lead]
+        dt = max(1e-9, (track.t[c] - track.t[max(0, c - 2)]) / 1e9)
+        heel_speed = float(np.linalg.norm(heel - prev_heel)) / track.leg / dt
         intensity = float(1 - np.exp(-heel_speed / p.intensity_speed_legs_per_s))
         depth = p.reference_leg_fraction / max(1e-3, track.leg / height)
-        confidence = float(np.clip(track.vis[c], 0, 1) * min(1.0, prominence / (2 * p.prominence_legs)))
+        confidence = float(np.clip(track.vis[c][lead], 0, 1) * min(1.0, prominence / (2 * p.prominence_legs)))
         return StepEvent(
             t_ns=contact,
             track_id=track_id,
-            foot="left" if track.lead[c] == 0 else "right",
+            foot="left" if lead == 0 else "right",
             x=float(np.clip(heel[0] / width, 0, 1)),
             y=float(np.clip(heel[1] / height, 0, 1)),
             depth=float(depth),
@@ -244,16 +302,3 @@ class StepDetector:
             confidence=confidence,
             delay_ns=int(max(0, now_ns - contact)),
         )
-
-
-def _smooth(env: np.ndarray, sigma: float) -> np.ndarray:
-    """Symmetric Gaussian smoothing that leaves -inf (foot unseen) samples unseen."""
-    radius = int(np.ceil(2 * sigma))
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    finite = np.isfinite(env)
-    vals = np.where(finite, env, 0.0)
-    n = env.shape[0]
-    num = np.convolve(vals, taps)[radius:radius + n]
-    den = np.convolve(finite.astype(np.float64), taps)[radius:radius + n]
-    out = np.where(finite & (den > 0), num / np.maximum(den, 1e-12), -np.inf)
-    return out

@@ -1,9 +1,10 @@
-"""Per-frame gait features of one person, in pixels, from MediaPipe's 33 landmarks.
+"""Per-frame gait features of one person, in leg lengths, from MediaPipe's 33 landmarks.
 
-The detector works on "how far ahead of the hips is the leading heel, along the direction of travel, in leg
-lengths" (Zeni et al. 2008, generalised from side views to any direction on screen). Taking the leading foot of the
-two makes the signal immune to MediaPipe swapping left and right legs: the envelope peaks at every heel strike
-whichever label the foot carries.
+Feet are described relative to the hips' midpoint, which makes the signals independent of where the person is on
+screen, of a panning camera and of a treadmill's belt. x and y come from the image (MediaPipe's most precise axes),
+scaled by the on-screen leg length; z, the depth axis a side view cannot see, comes from MediaPipe's world landmarks
+scaled by the world leg length. Together they let the same detector see steps from the side, the front, the back and
+at any angle in between.
 """
 from __future__ import annotations
 
@@ -14,45 +15,81 @@ import numpy as np
 from footfall.engine.messages import (LEFT_ANKLE, LEFT_FOOT_INDEX, LEFT_HEEL, LEFT_HIP, LEFT_KNEE, RIGHT_ANKLE,
                                       RIGHT_FOOT_INDEX, RIGHT_HEEL, RIGHT_HIP, RIGHT_KNEE, PersonPose)
 
-# Per-frame feature vector layout, so filters run on one array.
-HIP_X, HIP_Y = 0, 1
-HEEL_L_X, HEEL_L_Y, HEEL_R_X, HEEL_R_Y = 2, 3, 4, 5
-TOE_L_X, TOE_L_Y, TOE_R_X, TOE_R_Y = 6, 7, 8, 9
-N_FEATURES = 10
+# Rows of BodyFrame.points: the two heels, then the two toes (left first).
+HEEL_L, HEEL_R, TOE_L, TOE_R = 0, 1, 2, 3
+FOOT_POINTS = (LEFT_HEEL, RIGHT_HEEL, LEFT_FOOT_INDEX, RIGHT_FOOT_INDEX)
+LEFT_LEG = (LEFT_KNEE, LEFT_ANKLE, LEFT_HEEL, LEFT_FOOT_INDEX)
+RIGHT_LEG = (RIGHT_KNEE, RIGHT_ANKLE, RIGHT_HEEL, RIGHT_FOOT_INDEX)
+_UP = np.array([0.0, -1.0, 0.0])  # world landmarks use the camera's axes: y points down
 
 
-@dataclass(frozen=True)
-class GaitFrame:
-    """Raw features of one frame: positions in pixels, leg length in pixels, per-foot visibility."""
+@dataclass(frozen=True, eq=False)
+class BodyFrame:
+    """One frame of one person, ready for step detection.
 
-    features: np.ndarray  # float64 (N_FEATURES,)
+    points: float64 (4, 3) heels and toes relative to the hips' midpoint, in leg lengths (z is 0 without world
+    landmarks). legs_px: (2, 4, 2) screen pixels of knee, ankle, heel and toe of the left and right leg (for telling
+    swapped legs apart). facing: unit (3,) horizontal direction the pelvis faces (from the world hips), or None.
+    """
+
+    points: np.ndarray
+    hip_px: np.ndarray
     leg_px: float
+    legs_px: np.ndarray
+    facing: np.ndarray | None
     foot_visibility: tuple[float, float]  # left, right
+    has_depth: bool
+
+    def swapped(self) -> "BodyFrame":
+        """The same frame with the left and right legs exchanged (undoing the tracker's leg swap)."""
+        return BodyFrame(self.points[[HEEL_R, HEEL_L, TOE_R, TOE_L]], self.hip_px, self.leg_px,
+                         self.legs_px[::-1].copy(), self.facing, self.foot_visibility[::-1], self.has_depth)
+
+    def heel_px(self, foot: int) -> np.ndarray:
+        return self.legs_px[foot, 2]
 
 
-def gait_frame(person: PersonPose, width: int, height: int) -> GaitFrame:
+def _leg_length(p: np.ndarray) -> float:
+    return float(max(np.linalg.norm(p[h] - p[k]) + np.linalg.norm(p[k] - p[a])
+                     for h, k, a in ((LEFT_HIP, LEFT_KNEE, LEFT_ANKLE), (RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE))))
+
+
+def body_frame(person: PersonPose, width: int, height: int, use_depth: bool = True) -> BodyFrame:
     lm = person.landmarks
     px = lm[:, :2].astype(np.float64) * (width, height)
     hip = (px[LEFT_HIP] + px[RIGHT_HIP]) / 2
-    feats = np.concatenate([hip, px[LEFT_HEEL], px[RIGHT_HEEL], px[LEFT_FOOT_INDEX], px[RIGHT_FOOT_INDEX]])
-    legs = [np.linalg.norm(px[h] - px[k]) + np.linalg.norm(px[k] - px[a])
-            for h, k, a in ((LEFT_HIP, LEFT_KNEE, LEFT_ANKLE), (RIGHT_HIP, RIGHT_KNEE, RIGHT_ANKLE))]
+    leg_px = _leg_length(px)
+    points = np.zeros((4, 3))
+    points[:, :2] = (px[list(FOOT_POINTS)] - hip) / max(leg_px, 1e-9)
+    facing = None
+    world = person.world if use_depth else None
+    if world is not None and np.all(np.isfinite(world)):
+        w = world.astype(np.float64)
+        leg_m = _leg_length(w)
+        if leg_m > 1e-6:
+            points[:, 2] = (w[list(FOOT_POINTS), 2] - (w[LEFT_HIP, 2] + w[RIGHT_HIP, 2]) / 2) / leg_m
+            f = np.cross(w[LEFT_HIP] - w[RIGHT_HIP], _UP)
+            norm = float(np.linalg.norm(f))
+            facing = f / norm if norm > 1e-9 else None
     vis = lm[:, 3]
     foot_vis = (float(min(vis[LEFT_HEEL], vis[LEFT_ANKLE], vis[LEFT_FOOT_INDEX])),
                 float(min(vis[RIGHT_HEEL], vis[RIGHT_ANKLE], vis[RIGHT_FOOT_INDEX])))
-    return GaitFrame(feats, float(max(legs)), foot_vis)
+    legs_px = np.stack([px[list(LEFT_LEG)], px[list(RIGHT_LEG)]])
+    return BodyFrame(points, hip, leg_px, legs_px, facing, foot_vis, facing is not None)
 
 
-def forward_distances(features: np.ndarray, direction: np.ndarray, leg_px: float) -> tuple[float, float]:
-    """Each heel's distance ahead of the hips along `direction` (unit vector on screen), in leg lengths."""
-    hip = features[[HIP_X, HIP_Y]]
-    left = features[[HEEL_L_X, HEEL_L_Y]] - hip
-    right = features[[HEEL_R_X, HEEL_R_Y]] - hip
-    return float(left @ direction) / leg_px, float(right @ direction) / leg_px
+def legs_swapped(before: BodyFrame, last: BodyFrame, current: BodyFrame, ratio: float) -> bool:
+    """Whether `current` fits a constant-velocity prediction from the two frames before it much better (by `ratio`)
+    with its legs exchanged: the tracker swapped left and right."""
+    predicted = 2 * last.legs_px - before.legs_px
+    keep = float(np.linalg.norm(current.legs_px - predicted, axis=-1).sum())
+    swap = float(np.linalg.norm(current.legs_px[::-1] - predicted, axis=-1).sum())
+    return swap < ratio * keep
 
 
-def facing_direction(features: np.ndarray) -> np.ndarray:
-    """Heel-to-toe direction of both feet: where the person faces when the hips don't travel (treadmill, in place)."""
-    v = (features[[TOE_L_X, TOE_L_Y]] - features[[HEEL_L_X, HEEL_L_Y]]
-         + features[[TOE_R_X, TOE_R_Y]] - features[[HEEL_R_X, HEEL_R_Y]])
+def screen_facing(frame: BodyFrame) -> np.ndarray:
+    """Heel-to-toe direction of both feet on screen (z = 0): where the person faces without world landmarks."""
+    p = frame.points
+    v = p[TOE_L] - p[HEEL_L] + p[TOE_R] - p[HEEL_R]
+    v[2] = 0.0
     return v

@@ -1,0 +1,147 @@
+"""The step detector on pose streams with exactly known contacts: the built-in walkers, swapped legs, standing still,
+and the landing measurement on its own."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from footfall.engine.messages import NUM_LANDMARKS, PersonPose, PoseSample
+from footfall.engine.steps.contact_timing import landing_index, velocity
+from footfall.engine.steps.detector import StepDetector, StepParams
+from footfall.engine.steps.gait_signal import LEFT_LEG, RIGHT_LEG, body_frame
+from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
+
+FRAME_NS = 1_000_000_000 / 30
+
+
+@pytest.fixture(scope="module")
+def scene() -> ProceduralWalkers:
+    return ProceduralWalkers(WalkerSceneParams(noise_px=1.0))
+
+
+@pytest.fixture(scope="module")
+def samples(scene) -> list[PoseSample]:
+    return list(scene.samples())
+
+
+def run(samples, mode: str, **overrides):
+    detector = StepDetector(dataclasses.replace(StepParams(mode=mode), **overrides))
+    events = [e for s in samples for e in detector.push(s)]
+    return events + detector.flush()
+
+
+def match(events, contacts, tolerance_ns):
+    """(hits, misses, false steps) of events against the true contacts, per person."""
+    hits = misses = 0
+    used = set()
+    for c in contacts:
+        near = [i for i, e in enumerate(events) if e.track_id == c.track_id and i not in used
+                and abs(e.t_ns - c.t_ns) <= tolerance_ns]
+        if near:
+            used.add(min(near, key=lambda i: abs(events[i].t_ns - contacts[0].t_ns)))
+            hits += 1
+        else:
+            misses += 1
+    return hits, misses, len(events) - len(used)
+
+
+# The walkers' contact is the heel's complete stop; the detector is calibrated to motion capture's contact (foot
+# below 1 m/s and on the ground), which comes up to a frame earlier on the walkers' smooth landing.
+@pytest.mark.parametrize("mode, frames", [("render", 1.5), ("live", 2.0)])
+def test_walkers_steps_are_found_within_tolerance(scene, samples, mode, frames):
+    contacts = [c for c in scene.contacts() if c.on_screen]
+    events = run(samples, mode)
+    hits, misses, false = match(events, contacts, frames * FRAME_NS)
+    assert hits >= 0.9 * len(contacts), (hits, misses, false)
+    assert false <= 1
+
+
+def test_swapped_legs_are_swapped_back(samples):
+    swapped = []
+    for i, s in enumerate(samples):
+        if 100 <= i < 130 and s.persons:
+            persons = []
+            for p in s.persons:
+                if p.track_id != 1:  # walker 2 enters during these frames: nothing to tell the swap from
+                    persons.append(p)
+                    continue
+                lm = p.landmarks.copy()
+                lm[list(LEFT_LEG + RIGHT_LEG)] = p.landmarks[list(RIGHT_LEG + LEFT_LEG)]
+                world = None
+                if p.world is not None:  # the tracker swaps its world landmarks with the image ones
+                    world = p.world.copy()
+                    world[list(LEFT_LEG + RIGHT_LEG)] = p.world[list(RIGHT_LEG + LEFT_LEG)]
+                persons.append(PersonPose(p.track_id, lm, world))
+            s = dataclasses.replace(s, persons=tuple(persons))
+        swapped.append(s)
+    plain = run(samples, "render")
+    fixed = run(swapped, "render")
+    assert [(e.track_id, e.foot) for e in fixed] == [(e.track_id, e.foot) for e in plain]
+    assert max(abs(a.t_ns - b.t_ns) for a, b in zip(fixed, plain)) < 0.2 * FRAME_NS
+
+
+def test_standing_still_makes_no_steps():
+    rng = np.random.default_rng(1)
+    base = next(s for s in ProceduralWalkers(WalkerSceneParams()).samples() if s.persons).persons[0].landmarks
+    samples = []
+    for i in range(300):
+        lm = base.copy()
+        lm[:, :2] += rng.normal(0, 0.002, (NUM_LANDMARKS, 2))
+        samples.append(PoseSample(i, int(i * FRAME_NS), 1280, 720, (PersonPose(0, lm),)))
+    for mode in ("render", "live"):
+        assert run(samples, mode) == []
+
+
+def test_world_depth_fills_the_depth_axis():
+    lm = np.zeros((NUM_LANDMARKS, 4), np.float32)
+    lm[:, 3] = 1.0
+    world = np.zeros((NUM_LANDMARKS, 3), np.float32)
+    # hips 0.2 m apart, knees 0.45 m and ankles 0.9 m below them: leg length 0.9 m
+    for side, x in ((0, 0.1), (1, -0.1)):
+        world[23 + side] = (x, 0.0, 0.0)
+        world[25 + side] = (x, 0.45, 0.0)
+        world[27 + side] = (x, 0.9, 0.0)
+        lm[23 + side, :2] = (0.5 + x / 10, 0.5)
+        lm[25 + side, :2] = (0.5 + x / 10, 0.6)
+        lm[27 + side, :2] = (0.5 + x / 10, 0.7)
+    world[29, 2] = 0.45  # left heel half a leg behind the hips (away from the camera)
+    frame = body_frame(PersonPose(0, lm, world), 1000, 1000)
+    assert frame.has_depth
+    assert frame.points[0, 2] == pytest.approx(0.5)
+    # the person faces the camera (-z): left hip on +x, up is -y
+    assert np.allclose(frame.facing, (0, 0, -1))
+    assert not body_frame(PersonPose(0, lm, None), 1000, 1000).has_depth
+
+
+@pytest.mark.parametrize("ground", [0.0, -1.5])  # a floor seen from the hips, a treadmill belt on screen
+def test_landing_is_where_the_foot_joins_the_ground(ground):
+    rate = 100.0
+    t = np.arange(60) / rate
+    landing = 0.3
+    # the foot decelerates linearly from 4 legs/s to the ground's velocity, landing at 0.3 s, then moves with it
+    v = np.where(t < landing, ground + np.clip(4.0 * (landing - t) / 0.15, 0, 4.0), ground)
+    x = np.cumsum(v) / rate
+    pos = np.stack([x, np.zeros_like(x)], axis=1)
+    vel = velocity(pos, 5, rate)
+    found = landing_index(vel, vel, slice(40, 55), slice(10, 55), speed=1.1)
+    # crossing 1.1 legs/s happens where 4 * (landing - t) / 0.15 = 1.1
+    expected = (landing - 1.1 * 0.15 / 4.0) * rate
+    assert found == pytest.approx(expected, abs=0.6)
+
+
+def test_velocity_matches_a_known_quadratic():
+    rate = 30.0
+    t = np.arange(20) / rate
+    x = (3 * t ** 2 + 2 * t)[:, None]
+    v = velocity(x, 5, rate)
+    assert np.isnan(v[:2]).all() and np.isnan(v[-2:]).all()
+    assert np.allclose(v[2:-2, 0], 6 * t[2:-2] + 2)
+
+
+def test_render_parameters_are_checked():
+    with pytest.raises(ValueError):
+        StepParams(render_window_frames=4)
+    with pytest.raises(ValueError):
+        StepParams(ground_to_ms=300.0, render_lookahead_ms=250.0)
