@@ -28,6 +28,7 @@ class StepParams:
     live_confirm_frames: int = 1  # samples after a peak that must fall below it (live)
     render_lookahead_ms: float = 250.0  # how far render mode may look ahead of a peak
     render_window_frames: int = 5  # render mode's symmetric smoothing and velocity window (odd)
+    render_peak_window_ms: float = 150.0  # render: a peak is the highest point this far either side
     prominence_legs: float = 0.2  # a peak must rise this far (in leg lengths) above the recent trough
     prominence_window_ms: float = 700.0
     min_step_interval_ms: float = 250.0  # two steps closer than this are one
@@ -227,6 +228,8 @@ class StepDetector:
     def _decide(self, track: _Track, track_id: int, now_ns: int, centre: int) -> StepEvent | None:
         p = self.params
         k = self.lookahead_frames
+        if p.mode == "render":
+            k = min(k, max(1, int(round(p.render_peak_window_ms * 1e6 / self._frame_ns))))
         c = centre
         if c < 1 or c >= len(track.t) - 1:
             return None
