@@ -3,7 +3,9 @@
     source ──VideoFrame──▶ pose (worker processes) ──PoseSample──▶ steps ──StepEvent/Watermark──▶ mixer ──AudioBlock──▶ sink
                                                                       └──StepEvent──▶ events file
 Offline policy: every channel blocks when full, nothing is dropped. Outputs are opened before any work starts, so an
-unwritable path fails at once; on cancel or failure every sink finishes its file as far as it got.
+unwritable path fails at once; on cancel or failure every sink finishes its file as far as it got. The pose workers are
+started first, so their start-up overlaps loading the bank and opening the outputs; a render's wall time counts from
+that start.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from footfall.engine.graph.supervisor import Supervisor
 from footfall.engine.messages import StepEvent
 from footfall.engine.mixer.mixer import Mixer, MixerParams
 from footfall.engine.pose.mediapipe_pose import PoseParams
+from footfall.engine.pose.pool import PosePool
 from footfall.engine.progress import Progress
 from footfall.engine.stages import (SurfaceTimeline, audio_sink_stage, event_sink_stage, mixer_stage, pose_stage,
                                     source_stage, steps_stage, video_items)
@@ -86,10 +89,26 @@ def open_audio_output(video: Path, output: Path, sample_rate: int, original_audi
 
 def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, events_sink: EventSink | None,
                  bank: Bank, progress: Progress | None = None, frame_shape: tuple[int, int] | None = None,
-                 source_name: str = "") -> RenderSummary:
-    """Runs the graph from a source's items to the sinks. With `frame_shape` the items are VideoFrames and pose
-    runs in worker processes; without, they are PoseSamples already (a pose stream). Scene changes and the final
-    EndOfStream travel with the items."""
+                 source_name: str = "", pose_pool: PosePool | None = None,
+                 started_at: float | None = None) -> RenderSummary:
+    """Runs the graph from a source's items to the sinks. With `frame_shape` (or a started `pose_pool`, which the
+    caller closes) the items are VideoFrames and pose runs in worker processes; without, they are PoseSamples already
+    (a pose stream). Scene changes and the final EndOfStream travel with the items. `started_at` (a
+    `time.perf_counter()` reading) is where the summary's wall time counts from; by default, from here."""
+    t0 = time.perf_counter() if started_at is None else started_at
+    own_pool = pose_pool is None and frame_shape is not None
+    if own_pool:
+        pose_pool = PosePool(settings.pose, *frame_shape)
+    try:
+        return _run_graph(items, settings, sink, events_sink, bank, progress, source_name, pose_pool, t0)
+    finally:
+        if own_pool and pose_pool is not None:
+            pose_pool.close()
+
+
+def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, events_sink: EventSink | None,
+               bank: Bank, progress: Progress | None, source_name: str, pose_pool: PosePool | None,
+               t0: float) -> RenderSummary:
     mixer = Mixer(settings.mixer, bank)
     sr = settings.mixer.sample_rate
     steps: list[StepEvent] = []
@@ -106,9 +125,9 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
     first = sup.channel("source", cap)
     sup.add("source", source_stage(items, first), [first])
     poses = first
-    if frame_shape is not None:
+    if pose_pool is not None:
         poses = sup.channel("poses", cap * 4)
-        sup.add("pose", pose_stage(first, poses, settings.pose, frame_shape), [poses])
+        sup.add("pose", pose_stage(first, poses, pose_pool), [poses])
     to_mixer = sup.channel("steps", cap * 64)
     audio = sup.channel("audio", cap)
     outs = [to_mixer]
@@ -130,7 +149,6 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
     if events_sink is not None and to_events is not None:
         sup.add("events", event_sink_stage(to_events, events_sink, lambda: {
             "source": source_name, "steps": len(steps), "mode": settings.steps.mode}))
-    t0 = time.perf_counter()
     sup.run(on_poll=progress.draw if progress is not None else None)
     return RenderSummary(len(steps), done["end"] / sr, time.perf_counter() - t0, tuple(steps))
 
@@ -160,9 +178,11 @@ def render_file(video: Path, output: Path, settings: RenderSettings, events_path
                 bank_spec: str | None = None, progress: Progress | None = None) -> RenderSummary:
     """Renders `video`'s footsteps into `output`. Raises SourceError/SinkError/BankError/StageFailed on failure and
     KeyboardInterrupt on cancel, with every output finished as far as it got."""
+    started_at = time.perf_counter()
     source = VideoFileSource(video, settings.source)
-    bank = open_bank(bank_spec)
-    check_vocabulary(bank, settings.render)
-    sink, events_sink = open_outputs(video, output, settings, events_path)
-    return run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank, progress,
-                        frame_shape=source.analysis_shape, source_name=str(video))
+    with PosePool(settings.pose, *source.analysis_shape) as pool:  # workers start while the rest is set up
+        bank = open_bank(bank_spec)
+        check_vocabulary(bank, settings.render)
+        sink, events_sink = open_outputs(video, output, settings, events_path)
+        return run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank, progress,
+                            source_name=str(video), pose_pool=pool, started_at=started_at)

@@ -15,7 +15,6 @@ from footfall.engine.graph.channel import Channel
 from footfall.engine.messages import (AudioBlock, EndOfStream, PoseSample, SceneChange, StepEvent, VideoFrame,
                                       Watermark, ns_to_samples)
 from footfall.engine.mixer.mixer import Mixer
-from footfall.engine.pose.mediapipe_pose import PoseParams
 from footfall.engine.pose.pool import PosePool
 from footfall.engine.steps.detector import StepDetector
 
@@ -43,8 +42,9 @@ def video_items(frames: Iterable[VideoFrame]) -> Iterator[VideoFrame | EndOfStre
     yield EndOfStream(end)
 
 
-def pose_stage(inp: Channel, out: Channel, params: PoseParams, frame_shape: tuple[int, int]) -> Body:
-    """VideoFrames to PoseSamples through the worker pool, in frame order; other messages pass through after."""
+def pose_stage(inp: Channel, out: Channel, pool: PosePool) -> Body:
+    """VideoFrames to PoseSamples through a started worker pool (its owner closes it), in frame order; other messages
+    pass through after."""
 
     def body(cancel: threading.Event) -> None:
         tail: list = []
@@ -56,9 +56,8 @@ def pose_stage(inp: Channel, out: Channel, params: PoseParams, frame_shape: tupl
                 else:
                     tail.append(item)
 
-        with PosePool(params, *frame_shape) as pool:
-            for sample in pool.map(frames()):
-                out.put(sample)
+        for sample in pool.map(frames()):
+            out.put(sample)
         for item in tail:
             out.put(item)
 

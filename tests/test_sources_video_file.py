@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from footfall.sources.errors import SourceError
@@ -59,3 +60,20 @@ def test_truncated_file_yields_what_it_can_or_fails_cleanly(tmp_path):
 def test_probe_reports_size_and_rate(tmp_path):
     info = probe(make_video(tmp_path / "a.mkv", seconds=0.5, fps=30, size=(96, 64)))
     assert (info.width, info.height, info.rate) == (96, 64, 30)
+
+
+def test_rgb_conversion_on_one_thread_matches_pyav_default(tmp_path):
+    import av
+
+    path = make_video(tmp_path / "a.mp4", seconds=0.4, fps=25, size=(320, 240))
+    ours = [f.image for f in VideoFileSource(path, VideoSourceParams(max_side=200, decode_threads=1)).frames()]
+    with av.open(str(path)) as c:
+        default = [f.to_ndarray(format="rgb24", width=200, height=150) for f in c.decode(video=0)]
+    assert len(ours) == len(default) == 10
+    for a, b in zip(ours, default):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_decode_threads_must_be_positive():
+    with pytest.raises(ValueError, match="decode_threads"):
+        VideoSourceParams(decode_threads=0)

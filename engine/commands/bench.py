@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "wall second, and the engine's overhead as their ratio.")
     r.add_argument("videos", nargs="*", type=Path)
     r.add_argument("--no-generated", action="store_true", help="skip the generated 720p clip")
-    r.add_argument("--generated-seconds", type=float, default=12.0)
+    r.add_argument("--generated-seconds", type=float, default=20.0)
     r.add_argument("--json", type=Path, help="write the rows as JSON")
     r.set_defaults(run=run_render)
     m = which.add_parser("mixer", help="numba mixer against the NumPy reference, by number of voices")
