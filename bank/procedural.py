@@ -14,7 +14,6 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from footfall.bank.compare import active_rms_dbfs, envelope_db
 from footfall.bank.sample_bank import Bank, BankEntry
@@ -88,6 +87,7 @@ def _filtered(sos: np.ndarray, x: np.ndarray, ring: int) -> np.ndarray:
 
     The filters here are low-Q, so their tails are short; skipping the silent remainder saves most of the work.
     """
+    from scipy import signal  # here, not at the top: a cached bank loads without scipy
     nz = np.flatnonzero(x[::-1] != 0.0)
     out = np.zeros_like(x)
     if nz.size:
@@ -111,6 +111,7 @@ def _resonators(
     Each impulse response starts at amplitude 1/sqrt(burst length), so a burst of unit noise leaves the mode
     ringing at about its gain: mode levels read relative to the contact's own level.
     """
+    from scipy import signal
     out = np.zeros_like(x)
     scale = 1.0 / np.sqrt(max(1.0, burst_ms * 1e-3 * sr))
     for f, tau, g in zip(freqs, decays_s, gains):
@@ -254,6 +255,7 @@ def _render(s: SurfaceRecipe, f: FootwearRecipe, intensity: float, rng: np.rando
 
 def _finish(x: np.ndarray, onset: int, intensity: float, target_rms_dbfs: float, sr: int) -> np.ndarray:
     """No DC, no clicks (silent lead-in, cosine fade-out), loudness normalised, peak kept under the ceiling."""
+    from scipy import signal  # here, not at the top: a cached bank loads without scipy
     x = signal.sosfilt(_biquad("highpass", 25.0, sr), x)
     x[:onset] = 0.0
     env = envelope_db(x, sr)

@@ -11,12 +11,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import savgol_coeffs
 
 
 @lru_cache(maxsize=16)
 def _taps(window: int, deriv: int) -> np.ndarray:
-    return savgol_coeffs(window, 2, deriv=deriv, use="dot")
+    """Savitzky-Golay taps (quadratic fit over `window` samples) for the value (deriv 0) or slope (deriv 1) at the
+    centre; plain least squares, so the render path does not pay for importing scipy.signal."""
+    x = np.arange(window) - window // 2
+    return np.linalg.pinv(np.vander(x, 3, increasing=True))[deriv]
 
 
 def smooth_at(x: np.ndarray, i: int, window: int) -> np.ndarray:
