@@ -21,10 +21,20 @@ def _taps(window: int, deriv: int) -> np.ndarray:
     return np.linalg.pinv(np.vander(x, 3, increasing=True))[deriv]
 
 
-def smooth_at(x: np.ndarray, i: int, window: int) -> np.ndarray:
-    """Quadratic Savitzky-Golay value of x (n, ...) at sample i (needs window // 2 samples either side)."""
+def _apply(x: np.ndarray, window: int, deriv: int) -> np.ndarray:
+    """The taps over every full window of x (n, ...): (n - window + 1, ...)."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, window, axis=0)
+    return np.tensordot(windows, _taps(window, deriv), axes=([-1], [0]))
+
+
+def smooth(x: np.ndarray, window: int) -> np.ndarray:
+    """Quadratic Savitzky-Golay smoothing of x (n, ...) along time; the window // 2 samples at each end, which the
+    window does not fit around, are left as they are."""
     h = window // 2
-    return np.tensordot(_taps(window, 0), x[i - h:i + h + 1], axes=(0, 0))
+    out = np.array(x, dtype=np.float64)
+    if x.shape[0] >= window:
+        out[h:x.shape[0] - h] = _apply(x, window, 0)
+    return out
 
 
 def velocity(x: np.ndarray, window: int, rate_hz: float) -> np.ndarray:
@@ -32,9 +42,8 @@ def velocity(x: np.ndarray, window: int, rate_hz: float) -> np.ndarray:
     NaN where the window does not fit."""
     h = window // 2
     out = np.full(x.shape, np.nan)
-    taps = _taps(window, 1)
-    for i in range(h, x.shape[0] - h):
-        out[i] = np.tensordot(taps, x[i - h:i + h + 1], axes=(0, 0)) * rate_hz
+    if x.shape[0] >= window:
+        out[h:x.shape[0] - h] = _apply(x, window, 1) * rate_hz
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from footfall.engine.messages import PoseSample, StepEvent
-from footfall.engine.steps.contact_timing import landing_index, smooth_at, velocity
+from footfall.engine.steps.contact_timing import landing_index, smooth, velocity
 from footfall.engine.steps.gait_signal import (HEEL_L, HEEL_R, TOE_L, TOE_R, BodyFrame, body_frame, legs_swapped,
                                                screen_facing)
 from footfall.engine.steps.one_euro import OneEuroFilter, OneEuroParams
@@ -210,12 +210,7 @@ class StepDetector:
         p = self.params
         points = np.array(track.points)
         if p.mode == "render":
-            w = p.render_window_frames
-            h = w // 2
-            smoothed = points.copy()
-            for i in range(h, points.shape[0] - h):
-                smoothed[i] = smooth_at(points, i, w)
-            points = smoothed
+            points = smooth(points, p.render_window_frames)
         direction = np.array(track.direction)
         lead = np.stack([np.einsum("nk,nk->n", points[:, HEEL_L], direction),
                          np.einsum("nk,nk->n", points[:, HEEL_R], direction)], axis=1)
