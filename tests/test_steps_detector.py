@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from footfall.engine.messages import NUM_LANDMARKS, PersonPose, PoseSample
-from footfall.engine.steps.contact_timing import landing_index, velocity
+from footfall.engine.steps.contact_timing import (landed_foot_ground, landing_index, smooth, stance_foot_ground,
+                                                  velocity)
 from footfall.engine.steps.detector import StepDetector, StepParams
 from footfall.engine.steps.gait_signal import LEFT_LEG, RIGHT_LEG, body_frame
 from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
@@ -125,7 +126,9 @@ def test_landing_is_where_the_foot_joins_the_ground(ground):
     x = np.cumsum(v) / rate
     pos = np.stack([x, np.zeros_like(x)], axis=1)
     vel = velocity(pos, 5, rate)
-    found = landing_index(vel, vel, slice(40, 55), slice(10, 55), speed=1.1)
+    measured = landed_foot_ground(vel, vel, slice(40, 55))
+    assert measured == pytest.approx([ground, 0.0], abs=1e-9)
+    found = landing_index(vel, vel, measured, slice(10, 55), speed=1.1)
     # crossing 1.1 legs/s happens where 4 * (landing - t) / 0.15 = 1.1
     expected = (landing - 1.1 * 0.15 / 4.0) * rate
     assert found == pytest.approx(expected, abs=0.6)
@@ -145,3 +148,44 @@ def test_render_parameters_are_checked():
         StepParams(render_window_frames=4)
     with pytest.raises(ValueError):
         StepParams(ground_to_ms=300.0, render_lookahead_ms=250.0)
+
+
+@pytest.mark.parametrize("lag", [0, 1, 2, 3])
+def test_lagged_estimates_use_no_later_samples_than_allowed(lag):
+    rate = 30.0
+    t = np.arange(20) / rate
+    x = (3 * t ** 2 + 2 * t + 1)[:, None]
+    v = velocity(x, 5, rate, lag)
+    s = smooth(x, 5, lag)
+    valid = slice(4 - lag, 20 - lag)
+    assert np.allclose(v[valid, 0], 6 * t[valid] + 2)  # a quadratic is fitted exactly from any window position
+    assert np.allclose(s[:, 0], x[:, 0])
+    assert np.isnan(v[:4 - lag]).all() and np.isnan(v[20 - lag:]).all()
+    # changing a sample changes no estimate more than `lag` samples before it
+    bumped = x.copy()
+    bumped[12] += 1.0
+    changed = np.flatnonzero(~np.isclose(velocity(bumped, 5, rate, lag)[:, 0], v[:, 0], equal_nan=True))
+    assert changed.min() == 12 - lag
+
+
+def test_stance_foot_ground_is_the_foot_moving_backwards():
+    n = 10
+    direction = np.tile([1.0, 0.0], (n, 1))
+    feet = np.zeros((n, 2, 2))
+    feet[:, 0] = (-1.2, 0.1)  # on the ground: moves back relative to the hips at walking speed
+    feet[:, 1] = (2.5, -0.4)  # swinging forward
+    feet[5:, 0], feet[5:, 1] = (2.4, -0.3), (-1.2, 0.1)  # the feet change roles half way
+    assert stance_foot_ground(feet, direction) == pytest.approx([-1.2, 0.1])
+    assert stance_foot_ground(np.full((3, 2, 2), np.nan), direction[:3]) is None
+
+
+def test_live_steps_come_within_the_causal_delay(samples):
+    params = StepParams(mode="live")
+    events = run(samples, "live")
+    assert events
+    bound = (params.live_lag_frames + params.live_confirm_frames + 1) * FRAME_NS + (
+        params.live_landing_after_ms - params.live_landing_offset_ms) * 1e6
+    assert max(e.delay_ns for e in events) <= bound
+    # most steps are emitted as soon as their landing is seen, not at the fallback after the wait
+    delays = sorted(e.delay_ns for e in events)
+    assert delays[len(delays) // 2] <= (params.live_lag_frames + 1.5) * FRAME_NS

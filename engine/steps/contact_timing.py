@@ -14,53 +14,75 @@ import numpy as np
 
 
 @lru_cache(maxsize=16)
-def _taps(window: int, deriv: int) -> np.ndarray:
+def _taps(window: int, deriv: int, lag: int) -> np.ndarray:
     """Savitzky-Golay taps (quadratic fit over `window` samples) for the value (deriv 0) or slope (deriv 1) at the
-    centre; plain least squares, so the render path does not pay for importing scipy.signal."""
-    x = np.arange(window) - window // 2
+    sample `lag` samples before the window's last; plain least squares, so the render path does not pay for importing
+    scipy.signal."""
+    x = np.arange(window) - (window - 1 - lag)
     return np.linalg.pinv(np.vander(x, 3, increasing=True))[deriv]
 
 
-def _apply(x: np.ndarray, window: int, deriv: int) -> np.ndarray:
+def _apply(x: np.ndarray, window: int, deriv: int, lag: int | None = None) -> np.ndarray:
     """The taps over every full window of x (n, ...): (n - window + 1, ...)."""
     windows = np.lib.stride_tricks.sliding_window_view(x, window, axis=0)
-    return np.tensordot(windows, _taps(window, deriv), axes=([-1], [0]))
+    return np.tensordot(windows, _taps(window, deriv, window // 2 if lag is None else lag), axes=([-1], [0]))
 
 
-def smooth(x: np.ndarray, window: int) -> np.ndarray:
-    """Quadratic Savitzky-Golay smoothing of x (n, ...) along time; the window // 2 samples at each end, which the
-    window does not fit around, are left as they are."""
-    h = window // 2
+def smooth(x: np.ndarray, window: int, lag: int | None = None) -> np.ndarray:
+    """Quadratic Savitzky-Golay smoothing of x (n, ...) along time, each sample from the `window` samples that end
+    `lag` samples after it (default window // 2: centred); samples the window does not fit around are left as they
+    are."""
+    lag = window // 2 if lag is None else lag
+    if not 0 <= lag < window:
+        raise ValueError("lag must be within 0 .. window - 1")
     out = np.array(x, dtype=np.float64)
     if x.shape[0] >= window:
-        out[h:x.shape[0] - h] = _apply(x, window, 0)
+        out[window - 1 - lag:x.shape[0] - lag] = _apply(x, window, 0, lag)
     return out
 
 
-def velocity(x: np.ndarray, window: int, rate_hz: float) -> np.ndarray:
-    """Quadratic Savitzky-Golay derivative of x (n, ...) per second, for samples window // 2 .. n - window // 2 - 1;
-    NaN where the window does not fit."""
-    h = window // 2
+def velocity(x: np.ndarray, window: int, rate_hz: float, lag: int | None = None) -> np.ndarray:
+    """Quadratic Savitzky-Golay derivative of x (n, ...) per second, each from the `window` samples that end `lag`
+    samples after it (default window // 2: centred); NaN where the window does not fit. A lag under window // 2 is
+    what a causal estimate with a delay of `lag` samples can use."""
+    lag = window // 2 if lag is None else lag
+    if not 0 <= lag < window:
+        raise ValueError("lag must be within 0 .. window - 1")
     out = np.full(x.shape, np.nan)
     if x.shape[0] >= window:
-        out[h:x.shape[0] - h] = _apply(x, window, 1) * rate_hz
+        out[window - 1 - lag:x.shape[0] - lag] = _apply(x, window, 1, lag) * rate_hz
     return out
 
 
-def landing_index(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: slice, search: slice,
-                  speed: float) -> float | None:
-    """Sub-sample index at which the foot lands, or None when it never visibly does.
-
-    heel_velocity, toe_velocity: (n, d) velocities relative to the hips. ground: samples (after the landing) whose
-    median velocity of heel and toe is the ground's. search: where to look for the landing; the first downward
-    crossing of `speed` by the slower of heel and toe (relative to the ground) wins.
-    """
+def landed_foot_ground(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: slice) -> np.ndarray | None:
+    """The ground's velocity relative to the hips, from a foot known to be down over the samples `ground`: the median
+    of its heel's and toe's mean velocity (render mode, which can wait until after the landing)."""
     foot = 0.5 * (heel_velocity[ground] + toe_velocity[ground])
     foot = foot[np.all(np.isfinite(foot), axis=1)]
-    if foot.shape[0] == 0:
+    return np.median(foot, axis=0) if foot.shape[0] else None
+
+
+def stance_foot_ground(foot_velocity: np.ndarray, direction: np.ndarray) -> np.ndarray | None:
+    """The ground's velocity relative to the hips from the recent past alone (live mode): at each sample the foot
+    moving backwards fastest along the direction of travel is the one on the ground; the median over the samples.
+
+    foot_velocity: (n, 2, d) mean heel-and-toe velocity of each foot; direction: (n, d)."""
+    along = np.einsum("nfk,nk->nf", foot_velocity, direction)
+    ok = np.all(np.isfinite(along), axis=1) & np.all(np.isfinite(foot_velocity), axis=(1, 2))
+    if not ok.any():
         return None
-    g = np.median(foot, axis=0)
-    rel = np.minimum(np.linalg.norm(heel_velocity - g, axis=1), np.linalg.norm(toe_velocity - g, axis=1))
+    rows = np.flatnonzero(ok)
+    return np.median(foot_velocity[rows, np.argmin(along[rows], axis=1)], axis=0)
+
+
+def landing_index(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: np.ndarray, search: slice,
+                  speed: float) -> float | None:
+    """Sub-sample index at which the foot lands, or None when it does not visibly land within `search`.
+
+    heel_velocity, toe_velocity: (n, d) velocities relative to the hips; ground: (d,) the ground's. The first downward
+    crossing of `speed` by the slower of heel and toe (relative to the ground) wins.
+    """
+    rel = np.minimum(np.linalg.norm(heel_velocity - ground, axis=1), np.linalg.norm(toe_velocity - ground, axis=1))
     start, stop = max(1, search.start), min(rel.shape[0], search.stop)
     for i in range(start, stop):
         a, b = rel[i - 1], rel[i]

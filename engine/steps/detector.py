@@ -2,33 +2,38 @@
 
 Each person's leading-heel envelope (the heel furthest ahead of the hips along the direction the person moves, see
 gait_signal) peaks at every heel strike, whichever leg the tracker calls left. Legs the tracker swapped are swapped
-back first. `live` mode filters causally (One-Euro), confirms a peak as soon as `live_confirm_frames` later samples
-fall below it and places the contact `contact_offset_ms` after it. `render` mode smooths symmetrically, waits up to
-`render_lookahead_ms` and places the contact where the landing foot stops moving relative to the ground
-(contact_timing), which follows the peak by a different time for every gait.
+back first. Both modes place the contact where the landing foot stops moving relative to the ground (contact_timing),
+which follows the peak by a different time for every gait (-25 ms to +85 ms).
+
+`render` smooths symmetrically, waits up to `render_lookahead_ms` and measures the ground's velocity on the landed
+foot itself. `live` is causal: its smoothing and velocities use at most `live_lag_frames` samples after the one they
+describe, a peak is confirmed `live_confirm_frames` later, the ground's velocity comes from the foot that was on the
+ground just before, and the step is emitted as soon as the landing is seen (or, when it is not, `contact_offset_ms`
+after the peak once `live_landing_after_ms` has passed).
 """
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from footfall.engine.messages import PoseSample, StepEvent
-from footfall.engine.steps.contact_timing import landing_index, smooth, velocity
+from footfall.engine.steps.contact_timing import landed_foot_ground, landing_index, smooth, stance_foot_ground, velocity
 from footfall.engine.steps.gait_signal import (HEEL_L, HEEL_R, TOE_L, TOE_R, BodyFrame, body_frame, legs_swapped,
                                                screen_facing)
-from footfall.engine.steps.one_euro import OneEuroFilter, OneEuroParams
 
 
 @dataclass(frozen=True)
 class StepParams:
     mode: Literal["live", "render"] = "render"
-    live_confirm_frames: int = 1  # samples after a peak that must fall below it (live)
+    live_confirm_frames: int = 1  # live: samples after a peak that must fall below it
+    live_window_frames: int = 5  # live: smoothing and velocity window
+    live_lag_frames: int = 2  # live: samples after the one estimated that the window may use (the causal delay)
     render_lookahead_ms: float = 250.0  # how far render mode may look ahead of a peak
     render_window_frames: int = 5  # render mode's symmetric smoothing and velocity window (odd)
-    render_peak_window_ms: float = 150.0  # render: a peak is the highest point this far either side
+    peak_window_ms: float = 150.0  # a peak is the highest point this far before it (and, rendering, after it)
     prominence_legs: float = 0.2  # a peak must rise this far (in leg lengths) above the recent trough
     prominence_window_ms: float = 700.0
     min_step_interval_ms: float = 250.0  # two steps closer than this are one
@@ -37,14 +42,15 @@ class StepParams:
     swap_ratio: float = 0.6  # legs are swapped back when that fits the motion this much better
     travel_speed_legs_per_s: float = 0.5  # slower than this, the direction comes from where the body faces
     direction_time_constant_ms: float = 400.0
-    contact_offset_ms: float = 25.0  # heel most forward -> contact, where the landing itself is not measured
+    contact_offset_ms: float = 25.0  # heel most forward -> contact, where the landing is not seen
     landing_speed_legs_per_s: float = 1.1  # the foot has landed once it moves slower than this with the ground
-    ground_from_ms: float = 70.0  # the ground's velocity is the landed foot's, this long after the peak ...
-    ground_to_ms: float = 150.0  # ... until this long after it
-    landing_search_before_ms: float = 120.0  # the landing is looked for this far before the peak ...
-    landing_offset_ms: float = -7.0  # calibration of the measured landing to the first frame of contact
-    filter_min_cutoff_hz: float = 3.0
-    filter_beta: float = 0.3
+    ground_from_ms: float = 70.0  # render: the ground's velocity is the landed foot's, this long after the peak ...
+    ground_to_ms: float = 150.0  # ... until this long after it; the landing is looked for until then
+    live_ground_window_ms: float = 300.0  # live: the ground's velocity is the stance foot's over this recent past
+    live_landing_after_ms: float = 120.0  # live: how long after the peak a landing may come (and is waited for)
+    landing_search_before_ms: float = 120.0  # the landing is looked for from this far before the peak
+    landing_offset_ms: float = -7.0  # render: calibration of the measured landing to the first frame of contact
+    live_landing_offset_ms: float = 8.0  # live: the same, for its one-sided velocities
     max_gap_ms: float = 300.0  # a person unseen this long starts afresh
     reference_leg_fraction: float = 0.3  # leg length / frame height at depth 1.0
     intensity_speed_legs_per_s: float = 4.0  # heel speed before contact that maps to intensity ~0.63
@@ -58,13 +64,14 @@ class StepParams:
             raise ValueError("render_lookahead_ms must be in (0, 1000]")
         if self.render_window_frames < 3 or self.render_window_frames % 2 == 0:
             raise ValueError("render_window_frames must be odd and at least 3")
+        if self.live_window_frames < 3 or not 0 <= self.live_lag_frames < self.live_window_frames:
+            raise ValueError("live_window_frames must be at least 3 and live_lag_frames within 0 .. window - 1")
         if not 0 <= self.ground_from_ms < self.ground_to_ms <= self.render_lookahead_ms:
             raise ValueError("need 0 <= ground_from_ms < ground_to_ms <= render_lookahead_ms")
 
 
 @dataclass
 class _Track:
-    filt: OneEuroFilter
     t: deque = field(default_factory=deque)
     points: deque = field(default_factory=deque)  # (4, 3) heels and toes relative to the hips, leg lengths
     direction: deque = field(default_factory=deque)  # (3,) unit direction of travel
@@ -79,13 +86,14 @@ class _Track:
     last_t: int | None = None
     last_step_t: int | None = None
     count: int = 0
+    pending: list = field(default_factory=list)  # live: (peak time, foot, event, peak height) awaiting the landing
 
     def clear(self) -> None:
         for d in (self.t, self.points, self.direction, self.heel_px, self.vis, self.recent):
             d.clear()
-        self.filt.reset()
         self.velocity = np.zeros(2)
         self.count = 0
+        self.pending.clear()
 
     def buffers(self) -> tuple[deque, ...]:
         return self.t, self.points, self.direction, self.heel_px, self.vis
@@ -101,21 +109,37 @@ class StepDetector:
         self._frame_size = (1, 1)
         self._last_t: int | None = None
 
+    def _frames(self, ms: float) -> int:
+        return int(round(ms * 1e6 / self._frame_ns))
+
     @property
-    def lookahead_frames(self) -> int:
+    def _window(self) -> tuple[int, int]:
+        """(smoothing/velocity window, samples after the estimated one it uses) of the current mode."""
         p = self.params
         if p.mode == "live":
-            return p.live_confirm_frames
-        return max(1, int(round(p.render_lookahead_ms * 1e6 / self._frame_ns)))
+            return p.live_window_frames, p.live_lag_frames
+        return p.render_window_frames, p.render_window_frames // 2
+
+    @property
+    def lookahead_frames(self) -> int:
+        """Samples that must follow a peak before it is decided."""
+        p = self.params
+        if p.mode == "live":
+            return p.live_lag_frames + p.live_confirm_frames
+        return max(1, self._frames(p.render_lookahead_ms))
 
     def watermark_ns(self) -> int:
         """No step still to come has a contact time before this (for rendering audio ahead)."""
         if self._last_t is None:
             return -(2**62)
         p = self.params
-        earliest = min(0.0, p.contact_offset_ms, p.landing_offset_ms - p.landing_search_before_ms)
-        back = (self.lookahead_frames + 1) * self._frame_ns - earliest * 1e6
-        return int(self._last_t - back)
+        earliest = min(0.0, p.contact_offset_ms,
+                       min(p.landing_offset_ms, p.live_landing_offset_ms) - p.landing_search_before_ms)
+        oldest = self._last_t - (self.lookahead_frames + 1) * self._frame_ns
+        for track in self._tracks.values():
+            for t_peak, *_ in track.pending:
+                oldest = min(oldest, t_peak)
+        return int(oldest + earliest * 1e6)
 
     def push(self, sample: PoseSample) -> list[StepEvent]:
         if self._last_t is not None and sample.t_ns > self._last_t:
@@ -127,26 +151,30 @@ class StepDetector:
         seen = set()
         for person in sample.persons:
             seen.add(person.track_id)
-            track = self._tracks.get(person.track_id)
-            if track is None:
-                track = self._tracks[person.track_id] = _Track(
-                    OneEuroFilter(OneEuroParams(self.params.filter_min_cutoff_hz, self.params.filter_beta)))
+            track = self._tracks.setdefault(person.track_id, _Track())
             events.extend(self._push_person(track, person, sample))
         gap = self.params.max_gap_ms * 1e6
         for tid in [t for t, tr in self._tracks.items() if t not in seen and tr.last_t is not None
                     and sample.t_ns - tr.last_t > gap]:
-            del self._tracks[tid]
+            del self._tracks[tid]  # its undecided peaks go too: a person lost mid-step is no evidence of a landing
         return events
 
     def flush(self) -> list[StepEvent]:
         """End of stream: nothing more will come, so peaks still waiting for look-ahead are decided now."""
         events: list[StepEvent] = []
         for tid, track in self._tracks.items():
-            for end in range(len(track.t) - self.lookahead_frames, len(track.t)):
-                ev = self._decide(track, tid, track.t[-1], centre=end)
-                if ev is not None:
-                    events.append(ev)
+            if track.t:
+                events.extend(self._finish(track, tid, track.t[-1]))
         self._tracks.clear()
+        return events
+
+    def _finish(self, track: _Track, track_id: int, now_ns: int) -> list[StepEvent]:
+        """A track's last steps, decided with what it has: the peaks within the look-ahead, the landings waiting."""
+        events = []
+        for centre in range(len(track.t) - self.lookahead_frames, len(track.t)):
+            events.extend(self._decide(track, track_id, now_ns, centre))
+        if self.params.mode == "live":
+            events.extend(self._resolve_pending(track, now_ns, final=True))
         return events
 
     def _push_person(self, track: _Track, person, sample: PoseSample) -> list[StepEvent]:
@@ -165,20 +193,20 @@ class StepDetector:
         track.count += 1
         if direction is None:
             return []
-        points = frame.points
-        if p.mode == "live":
-            points = track.filt(sample.t_ns, points.ravel()).reshape(points.shape)
         track.t.append(sample.t_ns)
-        track.points.append(points)
+        track.points.append(frame.points)
         track.direction.append(direction)
         track.heel_px.append(np.stack([frame.heel_px(0), frame.heel_px(1)]))
         track.vis.append(np.array(frame.foot_visibility))
-        keep = self.lookahead_frames + int(p.prominence_window_ms * 1e6 / self._frame_ns) + 4
+        keep = (self.lookahead_frames + self._frames(max(p.prominence_window_ms, p.landing_search_before_ms
+                                                         + p.ground_to_ms + p.live_ground_window_ms)) + 4)
         while len(track.t) > keep:
             for d in track.buffers():
                 d.popleft()
-        ev = self._decide(track, person.track_id, sample.t_ns, centre=len(track.t) - 1 - self.lookahead_frames)
-        return [ev] if ev is not None else []
+        events = self._decide(track, person.track_id, sample.t_ns, len(track.t) - 1 - self.lookahead_frames)
+        if p.mode == "live":
+            events.extend(self._resolve_pending(track, sample.t_ns))
+        return events
 
     def _direction(self, track: _Track, frame: BodyFrame, t_ns: int) -> np.ndarray | None:
         """Where the person goes: the pelvis' facing (3-D, from world landmarks) turned to agree with the travel on
@@ -208,9 +236,7 @@ class StepDetector:
     def _envelope(self, track: _Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times, leading-heel envelope, leading foot) over the buffer; -inf where the leading foot is unseen."""
         p = self.params
-        points = np.array(track.points)
-        if p.mode == "render":
-            points = smooth(points, p.render_window_frames)
+        points = smooth(np.array(track.points), *self._window)
         direction = np.array(track.direction)
         lead = np.stack([np.einsum("nk,nk->n", points[:, HEEL_L], direction),
                          np.einsum("nk,nk->n", points[:, HEEL_R], direction)], axis=1)
@@ -220,63 +246,112 @@ class StepDetector:
         env[vis < p.min_visibility] = -np.inf
         return np.array(track.t, dtype=np.int64), env, foot
 
-    def _decide(self, track: _Track, track_id: int, now_ns: int, centre: int) -> StepEvent | None:
+    def _decide(self, track: _Track, track_id: int, now_ns: int, centre: int) -> list[StepEvent]:
+        """Whether the envelope peaks at `centre`; a step's event once its contact is placed (render), or a pending
+        step that waits for its landing (live)."""
         p = self.params
-        k = self.lookahead_frames
-        if p.mode == "render":
-            k = min(k, max(1, int(round(p.render_peak_window_ms * 1e6 / self._frame_ns))))
         c = centre
         if c < 1 or c >= len(track.t) - 1:
-            return None
+            return []
         t, env, foot = self._envelope(track)
         peak = env[c]
         if not np.isfinite(peak):
-            return None
-        after = env[c + 1:c + 1 + k]
-        before = env[max(0, c - k):c]
+            return []
+        k_before = max(1, self._frames(p.peak_window_ms))
+        k_after = p.live_confirm_frames if p.mode == "live" else min(self.lookahead_frames, k_before)
+        after = env[c + 1:c + 1 + k_after]
+        before = env[max(0, c - k_before):c]
         if np.any(after >= peak) or np.any(before > peak):
-            return None
-        window = int(p.prominence_window_ms * 1e6 / self._frame_ns)
+            return []
+        window = self._frames(p.prominence_window_ms)
         earlier = env[max(0, c - window):c]
         earlier = earlier[np.isfinite(earlier)]
         if earlier.size == 0:
-            return None
+            return []
         prominence = peak - earlier.min()
         if prominence < p.prominence_legs:
-            return None
+            return []
         delta = 0.0
         if np.isfinite(env[c - 1]) and np.isfinite(env[c + 1]):
             denom = env[c - 1] - 2 * peak + env[c + 1]
             if denom < 0:
                 delta = float(np.clip(0.5 * (env[c - 1] - env[c + 1]) / denom, -0.5, 0.5))
-        t_peak = t[c] + delta * (t[c + 1] - t[c] if delta > 0 else t[c] - t[c - 1])
+        t_peak = int(round(t[c] + delta * (t[c + 1] - t[c] if delta > 0 else t[c] - t[c - 1])))
         lead = int(foot[c])
-        contact = int(round(t_peak + p.contact_offset_ms * 1e6))
-        if p.mode == "render":
-            landed = self._landing_ns(track, t, c, lead)
-            if landed is not None:
-                contact = landed
-        if track.last_step_t is not None and contact - track.last_step_t < p.min_step_interval_ms * 1e6:
-            return None
-        track.last_step_t = contact
-        return self._event(track, track_id, c, lead, contact, prominence, now_ns)
+        event = self._event(track, track_id, c, lead, t_peak + int(round(p.contact_offset_ms * 1e6)), prominence,
+                            now_ns)
+        if p.mode == "live":
+            close = [w for w in track.pending if t_peak - w[0] < p.min_step_interval_ms * 1e6]
+            if any(w[3] >= peak for w in close):
+                return []
+            track.pending = [w for w in track.pending if w not in close] + [(t_peak, lead, event, peak)]
+            return []
+        landed = self._landing_ns(track, c, lead)
+        return self._emit(track, event, landed if landed is not None else event.t_ns, now_ns)
 
-    def _landing_ns(self, track: _Track, t: np.ndarray, c: int, lead: int) -> int | None:
+    def _emit(self, track: _Track, event: StepEvent, contact: int, now_ns: int) -> list[StepEvent]:
+        if track.last_step_t is not None and contact - track.last_step_t < self.params.min_step_interval_ms * 1e6:
+            return []
+        track.last_step_t = contact
+        return [replace(event, t_ns=contact, delay_ns=int(max(0, now_ns - contact)))]
+
+    def _foot_velocities(self, track: _Track) -> np.ndarray:
+        """(n, 4, 3) velocities of heels and toes relative to the hips, legs per second, in the mode's window."""
+        window, lag = self._window
+        return velocity(np.array(track.points), window, 1e9 / self._frame_ns, lag)
+
+    def _landing_ns(self, track: _Track, c: int, lead: int) -> int | None:
+        """Render: the landing near the peak at `c`, against the ground's velocity measured on the landed foot."""
         p = self.params
-        rate = 1e9 / self._frame_ns
-        frames = lambda ms: int(round(ms * 1e6 / self._frame_ns))  # noqa: E731
-        points = np.array(track.points)
+        v = self._foot_velocities(track)
         heel, toe = (HEEL_L, TOE_L) if lead == 0 else (HEEL_R, TOE_R)
-        v = velocity(points[:, [heel, toe]], p.render_window_frames, rate)
-        ground = slice(c + frames(p.ground_from_ms), c + frames(p.ground_to_ms) + 1)
-        search = slice(c - frames(p.landing_search_before_ms), c + frames(p.ground_to_ms) + 1)
-        x = landing_index(v[:, 0], v[:, 1], ground, search, p.landing_speed_legs_per_s)
+        ground = landed_foot_ground(v[:, heel], v[:, toe],
+                                    slice(c + self._frames(p.ground_from_ms), c + self._frames(p.ground_to_ms) + 1))
+        if ground is None:
+            return None
+        search = slice(c - self._frames(p.landing_search_before_ms), c + self._frames(p.ground_to_ms) + 1)
+        return self._landing_time(np.array(track.t, dtype=np.int64),
+                                  landing_index(v[:, heel], v[:, toe], ground, search, p.landing_speed_legs_per_s))
+
+    def _resolve_pending(self, track: _Track, now_ns: int, final: bool = False) -> list[StepEvent]:
+        """Live: each waiting step is emitted once its foot is seen to land (against the ground's velocity from the
+        recent past), or `contact_offset_ms` after its peak once the landing is overdue or the stream ends."""
+        if not track.pending:
+            return []
+        p = self.params
+        t = np.array(track.t, dtype=np.int64)
+        v = self._foot_velocities(track)
+        last = len(t) - 1 - p.live_lag_frames  # the newest sample with a velocity
+        feet = 0.5 * (v[:, [HEEL_L, HEEL_R]] + v[:, [TOE_L, TOE_R]])
+        recent = slice(max(0, last - self._frames(p.live_ground_window_ms)), last + 1)
+        ground = stance_foot_ground(feet[recent], np.array(track.direction)[recent])
+        events, waiting = [], []
+        for t_peak, lead, event, height in track.pending:
+            heel, toe = (HEEL_L, TOE_L) if lead == 0 else (HEEL_R, TOE_R)
+            landed = None
+            if ground is not None and last > 0:
+                start = int(np.searchsorted(t, t_peak - p.landing_search_before_ms * 1e6))
+                stop = min(last + 1, int(np.searchsorted(t, t_peak + p.live_landing_after_ms * 1e6, side="right")))
+                x = landing_index(v[:, heel], v[:, toe], ground, slice(start, stop), p.landing_speed_legs_per_s)
+                landed = self._landing_time(t, x)
+            if landed is not None:
+                events.extend(self._emit(track, event, landed, now_ns))
+            elif final or last < 0 or t[max(last, 0)] >= t_peak + p.live_landing_after_ms * 1e6:
+                events.extend(self._emit(track, event, event.t_ns, now_ns))
+            else:
+                waiting.append((t_peak, lead, event, height))
+        track.pending = waiting
+        return events
+
+    def _landing_time(self, t: np.ndarray, x: float | None) -> int | None:
+        """Media time of the sub-sample index x, calibrated to the first frame of contact."""
         if x is None:
             return None
         i = int(np.floor(x))
-        frac = x - i
-        t_landed = t[i] + frac * (t[min(i + 1, len(t) - 1)] - t[i])
-        return int(round(t_landed + p.landing_offset_ms * 1e6))
+        t_landed = t[i] + (x - i) * (t[min(i + 1, len(t) - 1)] - t[i])
+        p = self.params
+        offset = p.live_landing_offset_ms if p.mode == "live" else p.landing_offset_ms
+        return int(round(t_landed + offset * 1e6))
 
     def _event(self, track: _Track, track_id: int, c: int, lead: int, contact: int, prominence: float,
                now_ns: int) -> StepEvent:
