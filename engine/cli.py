@@ -23,6 +23,17 @@ COMMAND_MODULES = (
 )
 
 
+def positive_int(text: str) -> int:
+    """An argparse type for counts such as --people: a whole number of at least 1, else a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="footfall",

@@ -1,8 +1,9 @@
 """Loads TOML presets into the typed, frozen parameter objects each component declares.
 
 Each component owns a frozen dataclass of its parameters (e.g. `MixerParams`); a preset is a TOML file whose tables
-are named after components. Presets ship in `config/`; a user file given with --config is laid over the preset.
-Unknown keys and wrong types are errors that name the file and the key, so a typo never silently does nothing.
+are named after components; a field that is itself a parameter dataclass is a sub-table (`[pose.tracking]`). Presets
+ship in `config/`; a user file given with --config is laid over the preset. Unknown keys and wrong types are errors
+that name the file and the key, so a typo never silently does nothing.
 """
 from __future__ import annotations
 
@@ -65,6 +66,10 @@ def load(preset: str = "default", user_file: str | Path | None = None) -> dict[s
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # a sub-table, e.g. [pose.tracking]
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return params(hint, value, where)
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if hint in (int, str, bool):

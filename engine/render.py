@@ -2,6 +2,8 @@
 
     source ──VideoFrame──▶ pose (worker processes) ──PoseSample──▶ steps ──StepEvent/Watermark──▶ mixer ──AudioBlock──▶ sink
                                                                       └──StepEvent──▶ events file
+With `[pose] max_people` (`--people`) above 1 the pose workers find several people and the pool names each with a
+stable id, so every person gets their own steps.
 Offline policy: every channel blocks when full, nothing is dropped. Outputs are opened before any work starts, so an
 unwritable path fails at once; on cancel or failure every sink finishes its file as far as it got. The pose workers are
 started first, so their start-up overlaps loading the bank and opening the outputs; a render's wall time counts from
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Literal
 
@@ -64,6 +66,15 @@ class RenderSettings:
             steps=cfg.section(table, "steps", StepParams, source_name),
             mixer=cfg.section(table, "mixer", MixerParams, source_name),
         )
+
+    def with_people(self, max_people: int | None) -> "RenderSettings":
+        """These settings tracking up to `max_people` people (None: as configured); a bad count is a ConfigError."""
+        if max_people is None:
+            return self
+        try:
+            return replace(self, pose=replace(self.pose, max_people=max_people))
+        except ValueError as exc:
+            raise cfg.ConfigError(f"--people: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from footfall.engine.cli import positive_int
 from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, report, summary_line
 from footfall.engine.progress import Progress
 from footfall.engine.render import AUDIO_SUFFIXES, VIDEO_SUFFIXES, render_file
@@ -24,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(<surface>/<footwear>/*.wav); default: the built-in procedural bank")
     p.add_argument("--original-audio", choices=("track", "mix", "drop"),
                    help="the input's own audio: kept as a second track (default), mixed under, or dropped")
+    p.add_argument("--people", type=positive_int, metavar="N",
+                   help="track up to N people, each with its own id and steps (default: [pose] max_people, 1: "
+                   "one person, the fastest pose model; more runs MediaPipe's multi-person model and a tracker)")
     p.add_argument("--mode", choices=("render", "live"), help="step detector mode (default render: look-ahead "
                    "for exact timing; live: causal)")
     p.add_argument("--config", type=Path, help="TOML file laid over the render preset")
@@ -35,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config, "render", {"surface": args.surface, "footwear": args.footwear,
                                                          "original_audio": args.original_audio}, args.mode)
+        settings = settings.with_people(args.people)
         from footfall.sources.video_file import probe
 
         info = probe(args.input)

@@ -1,4 +1,8 @@
-"""Poses for a whole video, cached on disk: what evaluation and tuning iterate over without re-running MediaPipe."""
+"""Poses for a whole video, cached on disk: what evaluation and tuning iterate over without re-running MediaPipe.
+
+Every person of every frame is kept with its track id, so a cached run gives back exactly the PoseSamples the pool
+gave (one person, id 0, with `max_people` 1; the tracker's ids with more).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,48 +12,56 @@ from pathlib import Path
 
 import numpy as np
 
-from footfall.engine.messages import PersonPose, PoseSample
+from footfall.engine.messages import NUM_LANDMARKS, PersonPose, PoseSample
 from footfall.engine.pose.mediapipe_pose import PoseParams
 from footfall.engine.pose.pool import PosePool
+from footfall.engine.pose.task_bundle import footfall_cache_root
 from footfall.sources.video_file import VideoFileSource, VideoSourceParams
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: every person with its track id (1 kept the first person only)
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("FOOTFALL_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "footfall")
-    return Path(root) / "poses"
+    return footfall_cache_root() / "poses"
 
 
 def _key(video: Path, pose: PoseParams, source: VideoSourceParams) -> str:
     h = hashlib.sha256()
     st = video.stat()
     h.update(f"{video.resolve()}|{st.st_size}|{st.st_mtime_ns}|{CACHE_VERSION}".encode())
-    h.update(repr((asdict(pose) | {"workers": 0}, asdict(source))).encode())
+    pose_key = asdict(pose) | {"workers": 0}
+    if not pose.several:
+        del pose_key["tracking"]  # the single-person path runs no tracker: its settings change nothing
+    h.update(repr((pose_key, asdict(source))).encode())
     return h.hexdigest()[:24]
 
 
 def _save(path: Path, samples: list[PoseSample]) -> None:
-    n = len(samples)
-    lm = np.full((n, 33, 4), np.nan, np.float32)
-    world = np.full((n, 33, 3), np.nan, np.float32)
-    meta = np.array([(s.frame_index, s.t_ns, s.width, s.height, len(s.persons)) for s in samples], np.int64)
-    for i, s in enumerate(samples):
-        if s.persons:
-            lm[i] = s.persons[0].landmarks
-            if s.persons[0].world is not None:
-                world[i] = s.persons[0].world
+    """One row per frame in `meta` (index, time, size, number of persons); the persons of all frames one after
+    another in `track_ids`, `landmarks` and `world` (NaN where `has_world` is false)."""
+    persons = [p for s in samples for p in s.persons]
+    meta = np.array([(s.frame_index, s.t_ns, s.width, s.height, len(s.persons)) for s in samples],
+                    np.int64).reshape(len(samples), 5)
+    lm = np.array([p.landmarks for p in persons], np.float32).reshape(len(persons), NUM_LANDMARKS, 4)
+    world = np.full((len(persons), NUM_LANDMARKS, 3), np.nan, np.float32)
+    has_world = np.array([p.world is not None for p in persons], bool)
+    for i, p in enumerate(persons):
+        if p.world is not None:
+            world[i] = p.world
+    ids = np.array([p.track_id for p in persons], np.int64)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, meta=meta, landmarks=lm, world=world)
+    np.savez_compressed(tmp, meta=meta, track_ids=ids, landmarks=lm, world=world, has_world=has_world)
     os.replace(tmp, path)
 
 
 def _load(path: Path) -> list[PoseSample]:
-    data = np.load(path)
+    with np.load(path) as data:
+        meta, ids, lm, world, has_world = (data[k] for k in ("meta", "track_ids", "landmarks", "world", "has_world"))
     out = []
-    for (fi, t, w, h, n), lm, wd in zip(data["meta"], data["landmarks"], data["world"]):
-        persons = (PersonPose(0, lm, None if np.isnan(wd).all() else wd),) if n else ()
+    k = 0
+    for fi, t, w, h, n in meta:
+        persons = tuple(PersonPose(int(ids[j]), lm[j], world[j] if has_world[j] else None) for j in range(k, k + n))
+        k += n
         out.append(PoseSample(int(fi), int(t), int(w), int(h), persons))
     return out
 

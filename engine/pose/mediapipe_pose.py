@@ -2,14 +2,20 @@
 
 Runs entirely offline: model_complexity 1 is the model the wheel carries (0 and 2 would try to download).
 MediaPipe's own landmark smoothing is off: footfall filters causally itself, with known delay.
+
+`PoseParams.max_people` picks the estimator: 1 is the legacy single-person solution here (the fastest; its person
+is always track 0); more runs the Tasks PoseLandmarker (`tasks_landmarker.py`) for that many people, whose ids
+`PersonTracker` assigns on the ordered stream (`pool.py`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from footfall.engine.messages import NUM_LANDMARKS, PersonPose, PoseSample
+from footfall.engine.pose.person_tracker import PersonTrackerParams
+from footfall.engine.pose.tasks_landmarker import TasksPose, TasksPoseParams
 
 
 @dataclass(frozen=True)
@@ -18,12 +24,38 @@ class PoseParams:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     in_flight_per_worker: int = 2
+    max_people: int = 1  # 1: legacy single-person pose (fastest); more: Tasks PoseLandmarker + PersonTracker
+    tracking: PersonTrackerParams = field(default_factory=PersonTrackerParams)  # used when max_people > 1
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
         if self.in_flight_per_worker < 1:
             raise ValueError("in_flight_per_worker must be at least 1")
+        if isinstance(self.max_people, bool) or not isinstance(self.max_people, int) or self.max_people < 1:
+            raise ValueError(f"max_people must be a whole number, at least 1 (got {self.max_people!r})")
+        for name in ("min_detection_confidence", "min_tracking_confidence"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within 0..1")
+        if not isinstance(self.tracking, PersonTrackerParams):
+            raise ValueError("tracking must be PersonTrackerParams")
+
+    @property
+    def several(self) -> bool:
+        """Whether several people are tracked (Tasks PoseLandmarker + PersonTracker) rather than one."""
+        return self.max_people > 1
+
+    def tasks_params(self, bundle_path: str) -> TasksPoseParams:
+        """The Tasks PoseLandmarker's parameters with the same thresholds the legacy solution gets: detection for
+        detection; tracking for both pose presence and tracking, the two scores the legacy tracker's one
+        `min_tracking_confidence` stands for (below it, re-detect)."""
+        return TasksPoseParams(
+            num_poses=self.max_people,
+            min_pose_detection_confidence=self.min_detection_confidence,
+            min_pose_presence_confidence=self.min_tracking_confidence,
+            min_tracking_confidence=self.min_tracking_confidence,
+            bundle_path=bundle_path,
+        )
 
 
 class MediaPipePose:
@@ -54,3 +86,10 @@ class MediaPipePose:
 
     def close(self) -> None:
         self._pose.close()
+
+
+def pose_estimator(params: PoseParams, bundle_path: str = "") -> MediaPipePose | TasksPose:
+    """The estimator `params` asks for: `MediaPipePose` for one person, `TasksPose` on `bundle_path` for several."""
+    if params.several:
+        return TasksPose(params.tasks_params(bundle_path))
+    return MediaPipePose(params)

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from footfall.engine.messages import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseSample
 
@@ -153,6 +152,8 @@ class PersonTracker:
     def _match(self, tracks: list[int], dets: list[int], anchors, t_ns: int) -> list[tuple[int, int]]:
         if not tracks or not dets:
             return []
+        from scipy.optimize import linear_sum_assignment  # here: importing scipy.optimize takes most of a second
+
         p = self.params
         max_log_scale = math.log(p.max_scale_ratio)
         cost = np.full((len(tracks), len(dets)), _NO_MATCH)

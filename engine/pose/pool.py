@@ -8,6 +8,11 @@ how a cancel ends.
 Workers fork from a forkserver that has imported MediaPipe once (about 1.4 s of CPU, most of it matplotlib pulled in by
 mediapipe's drawing utilities), instead of each spawned worker importing it again: on a 2-core machine that import
 competes with everything else starting up. Where forkserver is unavailable, workers are spawned.
+
+With `max_people` above 1 the workers run the Tasks PoseLandmarker, whose persons come unnamed and unordered; the
+pool names them with a `PersonTracker` on its frame-ordered output, the one place every caller (render, bench, pose
+extraction) reads poses from, and the only one that sees every frame. The PoseLandmarker's `.task` bundle is built
+here, before any worker starts, so two workers never race to write it.
 """
 from __future__ import annotations
 
@@ -22,7 +27,9 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from footfall.engine.messages import PoseSample, VideoFrame
-from footfall.engine.pose.mediapipe_pose import MediaPipePose, PoseParams
+from footfall.engine.pose.mediapipe_pose import PoseParams, pose_estimator
+from footfall.engine.pose.person_tracker import PersonTracker
+from footfall.engine.pose.task_bundle import PoseModelMissing, pose_task_bundle
 
 
 PRELOAD = ("mediapipe",)  # what the forkserver imports once, before any worker forks from it
@@ -51,14 +58,14 @@ def _silence_native_logs() -> None:
     os.close(devnull)
 
 
-def _worker(params: PoseParams, shm_name: str, slot_shape: tuple[int, int, int], slots: int,
+def _worker(params: PoseParams, bundle_path: str, shm_name: str, slot_shape: tuple[int, int, int], slots: int,
             tasks: "mp.Queue", results: "mp.Queue") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _silence_native_logs()
     shm = shared_memory.SharedMemory(name=shm_name)
     try:
         ring = np.ndarray((slots, *slot_shape), dtype=np.uint8, buffer=shm.buf)
-        pose = MediaPipePose(params)
+        pose = pose_estimator(params, bundle_path)
         while True:
             task = tasks.get()
             if task is None:
@@ -76,10 +83,17 @@ def _worker(params: PoseParams, shm_name: str, slot_shape: tuple[int, int, int],
 
 
 class PosePool:
-    """`map(frames)` yields one PoseSample per frame, in order, computed by `params.workers` processes."""
+    """`map(frames)` yields one PoseSample per frame, in order, computed by `params.workers` processes; with
+    `params.max_people` above 1 each map is one stream whose persons get stable ids from a fresh PersonTracker."""
 
     def __init__(self, params: PoseParams, max_height: int, max_width: int, start_method: str | None = None) -> None:
         self.params = params
+        bundle_path = ""
+        if params.several:
+            try:
+                bundle_path = str(pose_task_bundle())
+            except PoseModelMissing as exc:
+                raise PoseWorkerError(str(exc)) from None
         self._slots = params.workers * params.in_flight_per_worker
         self._shape = (max_height, max_width, 3)
         self._shm = shared_memory.SharedMemory(create=True, size=self._slots * max_height * max_width * 3)
@@ -88,14 +102,15 @@ class PosePool:
         self._results: mp.Queue = ctx.Queue()
         self._tasks = [ctx.Queue() for _ in range(params.workers)]
         self._procs = [
-            ctx.Process(target=_worker, args=(params, self._shm.name, self._shape, self._slots, q, self._results),
-                        name=f"footfall-pose-{i}", daemon=True)
+            ctx.Process(target=_worker, name=f"footfall-pose-{i}", daemon=True,
+                        args=(params, bundle_path, self._shm.name, self._shape, self._slots, q, self._results))
             for i, q in enumerate(self._tasks)
         ]
         for p in self._procs:
             p.start()
 
     def map(self, frames: Iterable[VideoFrame], poll_s: float = 0.5) -> Iterator[PoseSample]:
+        tracker = PersonTracker(self.params.tracking) if self.params.several else None
         free = list(range(self._slots))
         pending: dict[int, PoseSample] = {}
         order: deque[int] = deque()
@@ -126,7 +141,8 @@ class PosePool:
                 raise PoseWorkerError(error)
             pending[sample.frame_index] = sample
             while order and order[0] in pending:
-                yield pending.pop(order.popleft())
+                sample = pending.pop(order.popleft())
+                yield sample if tracker is None else tracker.update(sample)
 
     def _get_result(self, poll_s: float):
         while True:

@@ -9,11 +9,10 @@ The bundle is built once into the footfall cache, named after a digest of its in
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
-
-from footfall.engine.pose.extract import default_cache_dir
 
 BUNDLE_VERSION = 1
 
@@ -36,9 +35,11 @@ class PoseModelMissing(FileNotFoundError):
 def wheel_model_paths(package_root: Path | None = None) -> tuple[Path, Path]:
     """The detector and landmark models inside the installed mediapipe package; one-line error naming a missing one."""
     if package_root is None:
-        import mediapipe
-
-        package_root = Path(mediapipe.__file__).parent
+        # Found, not imported: importing mediapipe takes over a second the render's parent process need not spend.
+        spec = importlib.util.find_spec("mediapipe")
+        if spec is None or not spec.submodule_search_locations:
+            raise PoseModelMissing("mediapipe is not installed (footfall needs the mediapipe 0.10.21 wheel)")
+        package_root = Path(spec.submodule_search_locations[0])
     root = Path(package_root)
     paths = (root / WHEEL_DETECTOR, root / WHEEL_LANDMARKS)
     for path in paths:
@@ -48,9 +49,16 @@ def wheel_model_paths(package_root: Path | None = None) -> tuple[Path, Path]:
     return paths
 
 
+def footfall_cache_root() -> Path:
+    """Where footfall caches what it computes: $FOOTFALL_CACHE, else $XDG_CACHE_HOME/footfall or ~/.cache/footfall."""
+    root = os.environ.get("FOOTFALL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "footfall")
+    return Path(root)
+
+
 def models_cache_dir() -> Path:
     """Next to the pose cache: $FOOTFALL_CACHE/models, else ~/.cache/footfall/models."""
-    return default_cache_dir().parent / "models"
+    return footfall_cache_root() / "models"
 
 
 def with_image_normalization(model: bytes, name: str, mean: float, std: float) -> bytes:
