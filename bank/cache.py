@@ -19,15 +19,7 @@ from pathlib import Path
 from footfall.bank.format import MANIFEST_NAME, MANIFEST_VERSION, BankError, load_bank, write_bank_files
 from footfall.bank.procedural import SYNTH_VERSION, ProceduralParams, build_procedural_bank
 from footfall.bank.sample_bank import Bank
-
-
-def cache_root() -> Path:
-    """$FOOTFALL_CACHE, else $XDG_CACHE_HOME/footfall, else ~/.cache/footfall."""
-    if os.environ.get("FOOTFALL_CACHE"):
-        return Path(os.environ["FOOTFALL_CACHE"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "footfall"
-    return Path.home() / ".cache" / "footfall"
+from footfall.engine.cache_dir import cache_root
 
 
 def cache_key(params: ProceduralParams) -> str:

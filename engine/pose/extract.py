@@ -15,14 +15,14 @@ import numpy as np
 from footfall.engine.messages import NUM_LANDMARKS, PersonPose, PoseSample
 from footfall.engine.pose.mediapipe_pose import PoseParams
 from footfall.engine.pose.pool import PosePool
-from footfall.engine.pose.task_bundle import footfall_cache_root
+from footfall.engine.cache_dir import cache_root
 from footfall.sources.video_file import VideoFileSource, VideoSourceParams
 
 CACHE_VERSION = 2  # 2: every person with its track id (1 kept the first person only)
 
 
 def default_cache_dir() -> Path:
-    return footfall_cache_root() / "poses"
+    return cache_root() / "poses"
 
 
 def _key(video: Path, pose: PoseParams, source: VideoSourceParams) -> str:

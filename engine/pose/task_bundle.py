@@ -14,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from footfall.engine.cache_dir import cache_root
+
 BUNDLE_VERSION = 1
 
 # Names the Tasks graph opens inside the bundle (pose_landmarker_graph.cc).
@@ -49,16 +51,9 @@ def wheel_model_paths(package_root: Path | None = None) -> tuple[Path, Path]:
     return paths
 
 
-def footfall_cache_root() -> Path:
-    """Where footfall caches what it computes: $FOOTFALL_CACHE, else $XDG_CACHE_HOME/footfall or ~/.cache/footfall."""
-    root = os.environ.get("FOOTFALL_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "footfall")
-    return Path(root)
-
-
 def models_cache_dir() -> Path:
     """Next to the pose cache: $FOOTFALL_CACHE/models, else ~/.cache/footfall/models."""
-    return footfall_cache_root() / "models"
+    return cache_root() / "models"
 
 
 def with_image_normalization(model: bytes, name: str, mean: float, std: float) -> bytes:

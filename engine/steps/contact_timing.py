@@ -22,36 +22,30 @@ def _taps(window: int, deriv: int, lag: int) -> np.ndarray:
     return np.linalg.pinv(np.vander(x, 3, increasing=True))[deriv]
 
 
-def _apply(x: np.ndarray, window: int, deriv: int, lag: int | None = None) -> np.ndarray:
-    """The taps over every full window of x (n, ...): (n - window + 1, ...)."""
-    windows = np.lib.stride_tricks.sliding_window_view(x, window, axis=0)
-    return np.tensordot(windows, _taps(window, deriv, window // 2 if lag is None else lag), axes=([-1], [0]))
+def _lagged(x: np.ndarray, window: int, deriv: int, lag: int | None, fill: np.ndarray) -> np.ndarray:
+    """`fill` with each sample the window fits around replaced by its fitted value or slope (per sample), the fit
+    over the `window` samples that end `lag` samples after it (default window // 2: centred)."""
+    lag = window // 2 if lag is None else lag
+    if not 0 <= lag < window:
+        raise ValueError("lag must be within 0 .. window - 1")
+    if x.shape[0] >= window:
+        windows = np.lib.stride_tricks.sliding_window_view(x, window, axis=0)
+        fill[window - 1 - lag:x.shape[0] - lag] = np.tensordot(windows, _taps(window, deriv, lag), axes=([-1], [0]))
+    return fill
 
 
 def smooth(x: np.ndarray, window: int, lag: int | None = None) -> np.ndarray:
     """Quadratic Savitzky-Golay smoothing of x (n, ...) along time, each sample from the `window` samples that end
     `lag` samples after it (default window // 2: centred); samples the window does not fit around are left as they
     are."""
-    lag = window // 2 if lag is None else lag
-    if not 0 <= lag < window:
-        raise ValueError("lag must be within 0 .. window - 1")
-    out = np.array(x, dtype=np.float64)
-    if x.shape[0] >= window:
-        out[window - 1 - lag:x.shape[0] - lag] = _apply(x, window, 0, lag)
-    return out
+    return _lagged(x, window, 0, lag, np.array(x, dtype=np.float64))
 
 
 def velocity(x: np.ndarray, window: int, rate_hz: float, lag: int | None = None) -> np.ndarray:
     """Quadratic Savitzky-Golay derivative of x (n, ...) per second, each from the `window` samples that end `lag`
     samples after it (default window // 2: centred); NaN where the window does not fit. A lag under window // 2 is
     what a causal estimate with a delay of `lag` samples can use."""
-    lag = window // 2 if lag is None else lag
-    if not 0 <= lag < window:
-        raise ValueError("lag must be within 0 .. window - 1")
-    out = np.full(x.shape, np.nan)
-    if x.shape[0] >= window:
-        out[window - 1 - lag:x.shape[0] - lag] = _apply(x, window, 1, lag) * rate_hz
-    return out
+    return _lagged(x, window, 1, lag, np.full(x.shape, np.nan)) * rate_hz
 
 
 def landed_foot_ground(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: slice) -> np.ndarray | None:

@@ -70,6 +70,15 @@ class StepParams:
             raise ValueError("need 0 <= ground_from_ms < ground_to_ms <= render_lookahead_ms")
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """Live: a confirmed peak waiting to see its foot land; `event` carries the foot and the fallback contact."""
+
+    t_peak: int
+    height: float
+    event: StepEvent
+
+
 @dataclass
 class _Track:
     t: deque = field(default_factory=deque)
@@ -86,7 +95,7 @@ class _Track:
     last_t: int | None = None
     last_step_t: int | None = None
     count: int = 0
-    pending: list = field(default_factory=list)  # live: (peak time, foot, event, peak height) awaiting the landing
+    pending: list[_Pending] = field(default_factory=list)
 
     def clear(self) -> None:
         for d in (self.t, self.points, self.direction, self.heel_px, self.vis, self.recent):
@@ -133,12 +142,11 @@ class StepDetector:
         if self._last_t is None:
             return -(2**62)
         p = self.params
-        earliest = min(0.0, p.contact_offset_ms,
-                       min(p.landing_offset_ms, p.live_landing_offset_ms) - p.landing_search_before_ms)
+        earliest = min(0.0, p.contact_offset_ms, self._landing_offset_ms - p.landing_search_before_ms)
         oldest = self._last_t - (self.lookahead_frames + 1) * self._frame_ns
         for track in self._tracks.values():
-            for t_peak, *_ in track.pending:
-                oldest = min(oldest, t_peak)
+            for waiting in track.pending:
+                oldest = min(oldest, waiting.t_peak)
         return int(oldest + earliest * 1e6)
 
     def push(self, sample: PoseSample) -> list[StepEvent]:
@@ -281,10 +289,10 @@ class StepDetector:
         event = self._event(track, track_id, c, lead, t_peak + int(round(p.contact_offset_ms * 1e6)), prominence,
                             now_ns)
         if p.mode == "live":
-            close = [w for w in track.pending if t_peak - w[0] < p.min_step_interval_ms * 1e6]
-            if any(w[3] >= peak for w in close):
-                return []
-            track.pending = [w for w in track.pending if w not in close] + [(t_peak, lead, event, peak)]
+            apart = [w for w in track.pending if t_peak - w.t_peak >= p.min_step_interval_ms * 1e6]
+            if len(apart) < len(track.pending) and max(w.height for w in track.pending if w not in apart) >= peak:
+                return []  # the same step, already waiting with a higher peak
+            track.pending = apart + [_Pending(t_peak, float(peak), event)]
             return []
         landed = self._landing_ns(track, c, lead)
         return self._emit(track, event, landed if landed is not None else event.t_ns, now_ns)
@@ -325,9 +333,10 @@ class StepDetector:
         feet = 0.5 * (v[:, [HEEL_L, HEEL_R]] + v[:, [TOE_L, TOE_R]])
         recent = slice(max(0, last - self._frames(p.live_ground_window_ms)), last + 1)
         ground = stance_foot_ground(feet[recent], np.array(track.direction)[recent])
-        events, waiting = [], []
-        for t_peak, lead, event, height in track.pending:
-            heel, toe = (HEEL_L, TOE_L) if lead == 0 else (HEEL_R, TOE_R)
+        events, still = [], []
+        for waiting in track.pending:
+            t_peak, event = waiting.t_peak, waiting.event
+            heel, toe = (HEEL_L, TOE_L) if event.foot == "left" else (HEEL_R, TOE_R)
             landed = None
             if ground is not None and last > 0:
                 start = int(np.searchsorted(t, t_peak - p.landing_search_before_ms * 1e6))
@@ -339,8 +348,8 @@ class StepDetector:
             elif final or last < 0 or t[max(last, 0)] >= t_peak + p.live_landing_after_ms * 1e6:
                 events.extend(self._emit(track, event, event.t_ns, now_ns))
             else:
-                waiting.append((t_peak, lead, event, height))
-        track.pending = waiting
+                still.append(waiting)
+        track.pending = still
         return events
 
     def _landing_time(self, t: np.ndarray, x: float | None) -> int | None:
@@ -349,9 +358,12 @@ class StepDetector:
             return None
         i = int(np.floor(x))
         t_landed = t[i] + (x - i) * (t[min(i + 1, len(t) - 1)] - t[i])
+        return int(round(t_landed + self._landing_offset_ms * 1e6))
+
+    @property
+    def _landing_offset_ms(self) -> float:
         p = self.params
-        offset = p.live_landing_offset_ms if p.mode == "live" else p.landing_offset_ms
-        return int(round(t_landed + offset * 1e6))
+        return p.live_landing_offset_ms if p.mode == "live" else p.landing_offset_ms
 
     def _event(self, track: _Track, track_id: int, c: int, lead: int, contact: int, prominence: float,
                now_ns: int) -> StepEvent:
