@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from footfall.engine.messages import NUM_LANDMARKS, PersonPose, PoseSample
-from footfall.engine.steps.contact_timing import (landed_foot_ground, landing_index, smooth, stance_foot_ground,
-                                                  velocity)
+from footfall.engine.steps.contact_timing import (landed_foot_ground, landing_ahead, landing_index, smooth,
+                                                  stance_foot_ground, velocity)
 from footfall.engine.steps.detector import StepDetector, StepParams
 from footfall.engine.steps.gait_signal import LEFT_LEG, RIGHT_LEG, body_frame
 from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
@@ -179,13 +179,30 @@ def test_stance_foot_ground_is_the_foot_moving_backwards():
     assert stance_foot_ground(np.full((3, 2, 2), np.nan), direction[:3]) is None
 
 
+def test_landing_ahead_extends_the_slowing_in_a_straight_line():
+    ground = np.array([-1.0, 0.0])
+    speeds = np.array([5.0, 4.0, 3.0, 2.0])  # relative to the ground, slowing by 1 leg/s per sample
+    heel = ground + np.stack([speeds, np.zeros(4)], axis=1)
+    toe = heel + (0.0, 3.0)  # the toe is faster: the heel decides
+    assert landing_ahead(heel, toe, ground, 3, speed=1.1, ahead=1.0) == pytest.approx(3.9)
+    assert landing_ahead(heel, toe, ground, 3, speed=1.1, ahead=0.8) is None  # too far ahead to predict
+    assert landing_ahead(heel, toe, ground, 2, speed=1.1, ahead=1.0) is None  # 1.9 samples away
+    assert landing_ahead(heel[::-1], toe[::-1], ground, 3, speed=1.1, ahead=9.0) is None  # speeding up
+    assert landing_ahead(heel, toe, ground, 3, speed=2.5, ahead=1.0) is None  # already down: landing_index's case
+    assert landing_ahead(heel, toe, ground, 0, speed=1.1, ahead=1.0) is None  # no sample before to slow from
+
+
 def test_live_steps_come_within_the_causal_delay(samples):
     params = StepParams(mode="live")
     events = run(samples, "live")
     assert events
-    bound = (params.live_lag_frames + params.live_confirm_frames + 1) * FRAME_NS + (
-        params.live_landing_after_ms - params.live_landing_offset_ms) * 1e6
-    assert max(e.delay_ns for e in events) <= bound
-    # most steps are emitted as soon as their landing is seen, not at the fallback after the wait
+    # a landing seen (or predicted) once the peak is confirmed, as early as the search allows; or the fallback once
+    # the newest foot velocity is past the wait
+    seen = (params.live_peak_lag_frames + params.live_confirm_frames + 1) * FRAME_NS + (
+        params.landing_search_before_ms - params.live_landing_offset_ms) * 1e6
+    overdue = (params.live_velocity_lag_frames + 1) * FRAME_NS + (
+        params.live_landing_after_ms - params.contact_offset_ms) * 1e6
+    assert max(e.delay_ns for e in events) <= max(seen, overdue)
+    # most steps are emitted with their landing, well before the velocity window could confirm it
     delays = sorted(e.delay_ns for e in events)
-    assert delays[len(delays) // 2] <= (params.live_lag_frames + 1.5) * FRAME_NS
+    assert delays[len(delays) // 2] <= params.live_velocity_lag_frames * FRAME_NS

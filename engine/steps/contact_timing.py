@@ -69,6 +69,11 @@ def stance_foot_ground(foot_velocity: np.ndarray, direction: np.ndarray) -> np.n
     return np.median(foot_velocity[rows, np.argmin(along[rows], axis=1)], axis=0)
 
 
+def _speed_over_ground(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: np.ndarray) -> np.ndarray:
+    """(n,) speed relative to the ground of the slower of heel and toe: the part of the foot that touches first."""
+    return np.minimum(np.linalg.norm(heel_velocity - ground, axis=1), np.linalg.norm(toe_velocity - ground, axis=1))
+
+
 def landing_index(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: np.ndarray, search: slice,
                   speed: float) -> float | None:
     """Sub-sample index at which the foot lands, or None when it does not visibly land within `search`.
@@ -76,10 +81,25 @@ def landing_index(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: n
     heel_velocity, toe_velocity: (n, d) velocities relative to the hips; ground: (d,) the ground's. The first downward
     crossing of `speed` by the slower of heel and toe (relative to the ground) wins.
     """
-    rel = np.minimum(np.linalg.norm(heel_velocity - ground, axis=1), np.linalg.norm(toe_velocity - ground, axis=1))
+    rel = _speed_over_ground(heel_velocity, toe_velocity, ground)
     start, stop = max(1, search.start), min(rel.shape[0], search.stop)
     for i in range(start, stop):
         a, b = rel[i - 1], rel[i]
         if np.isfinite(a) and np.isfinite(b) and a >= speed > b:
             return i - 1 + (a - speed) / (a - b)
     return None
+
+
+def landing_ahead(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: np.ndarray, last: int, speed: float,
+                  ahead: float) -> float | None:
+    """Sub-sample index after `last` (the newest sample with a velocity) at which the foot lands if it goes on slowing
+    down as it did from the sample before: live mode's prediction across the velocity window's lag. None unless the
+    foot is still above `speed`, slowing, and would cross it within `ahead` samples."""
+    if last < 1 or ahead <= 0:
+        return None
+    before, now = _speed_over_ground(heel_velocity[last - 1:last + 1], toe_velocity[last - 1:last + 1], ground)
+    slowing = before - now
+    if not (np.isfinite(before) and np.isfinite(now)) or now < speed or slowing <= 0:
+        return None
+    dx = (now - speed) / slowing
+    return last + dx if dx <= ahead else None

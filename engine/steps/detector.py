@@ -5,11 +5,13 @@ gait_signal) peaks at every heel strike, whichever leg the tracker calls left. L
 back first. Both modes place the contact where the landing foot stops moving relative to the ground (contact_timing),
 which follows the peak by a different time for every gait (-25 ms to +85 ms).
 
-`render` smooths symmetrically, waits up to `render_lookahead_ms` and measures the ground's velocity on the landed
-foot itself. `live` is causal: its smoothing and velocities use at most `live_lag_frames` samples after the one they
-describe, a peak is confirmed `live_confirm_frames` later, the ground's velocity comes from the foot that was on the
-ground just before, and the step is emitted as soon as the landing is seen (or, when it is not, `contact_offset_ms`
-after the peak once `live_landing_after_ms` has passed).
+`render` smooths symmetrically, waits up to `render_lookahead_ms` and measures the ground's velocity twice, on the
+landed foot after the peak and on the stance foot before it. `live` is causal: the heel lead is smoothed with at most
+`live_peak_lag_frames` samples after each value and a peak is confirmed `live_confirm_frames` later; foot velocities
+use at most `live_velocity_lag_frames` samples after theirs; the ground's velocity comes from the foot that was on the
+ground just before. A step is emitted as soon as its landing is seen, or predicted (the foot's slowing extended in a
+straight line across at most `live_landing_ahead_frames` of the velocity window's lag), or, when neither happens,
+`contact_offset_ms` after the peak once `live_landing_after_ms` has passed.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from typing import Literal
 import numpy as np
 
 from footfall.engine.messages import PoseSample, StepEvent
-from footfall.engine.steps.contact_timing import landed_foot_ground, landing_index, smooth, stance_foot_ground, velocity
+from footfall.engine.steps.contact_timing import (landed_foot_ground, landing_ahead, landing_index, smooth,
+                                                   stance_foot_ground, velocity)
 from footfall.engine.steps.gait_signal import (HEEL_L, HEEL_R, TOE_L, TOE_R, BodyFrame, body_frame, legs_swapped,
                                                screen_facing)
 
@@ -30,7 +33,9 @@ class StepParams:
     mode: Literal["live", "render"] = "render"
     live_confirm_frames: int = 1  # live: samples after a peak that must fall below it
     live_window_frames: int = 5  # live: smoothing and velocity window
-    live_lag_frames: int = 2  # live: samples after the one estimated that the window may use (the causal delay)
+    live_peak_lag_frames: int = 0  # live: samples after a heel-lead value that its smoothing may use
+    live_velocity_lag_frames: int = 2  # live: samples after a foot velocity that its estimate may use
+    live_landing_ahead_frames: float = 1.0  # live: how far past the newest velocity a landing may be predicted
     render_lookahead_ms: float = 250.0  # how far render mode may look ahead of a peak
     render_window_frames: int = 5  # render mode's symmetric smoothing and velocity window (odd)
     peak_window_ms: float = 150.0  # a peak is the highest point this far before it (and, rendering, after it)
@@ -46,11 +51,13 @@ class StepParams:
     landing_speed_legs_per_s: float = 1.1  # the foot has landed once it moves slower than this with the ground
     ground_from_ms: float = 70.0  # render: the ground's velocity is the landed foot's, this long after the peak ...
     ground_to_ms: float = 150.0  # ... until this long after it; the landing is looked for until then
-    live_ground_window_ms: float = 300.0  # live: the ground's velocity is the stance foot's over this recent past
+    ground_window_ms: float = 300.0  # the stance foot's velocity over this long is the ground's (live: the recent past)
+    render_stance_until_ms: float = -40.0  # render: that window ends this long after the peak (negative: before)
     live_landing_after_ms: float = 120.0  # live: how long after the peak a landing may come (and is waited for)
     landing_search_before_ms: float = 120.0  # the landing is looked for from this far before the peak
-    landing_offset_ms: float = -7.0  # render: calibration of the measured landing to the first frame of contact
+    landing_offset_ms: float = 0.0  # render: calibration of the measured landing to the first frame of contact
     live_landing_offset_ms: float = 8.0  # live: the same, for its one-sided velocities
+    live_predicted_offset_ms: float = 18.0  # live: the same for a predicted landing (a straight line lands early)
     max_gap_ms: float = 300.0  # a person unseen this long starts afresh
     reference_leg_fraction: float = 0.3  # leg length / frame height at depth 1.0
     intensity_speed_legs_per_s: float = 4.0  # heel speed before contact that maps to intensity ~0.63
@@ -64,8 +71,11 @@ class StepParams:
             raise ValueError("render_lookahead_ms must be in (0, 1000]")
         if self.render_window_frames < 3 or self.render_window_frames % 2 == 0:
             raise ValueError("render_window_frames must be odd and at least 3")
-        if self.live_window_frames < 3 or not 0 <= self.live_lag_frames < self.live_window_frames:
-            raise ValueError("live_window_frames must be at least 3 and live_lag_frames within 0 .. window - 1")
+        if self.live_window_frames < 3 or not all(0 <= lag < self.live_window_frames
+                                                  for lag in (self.live_peak_lag_frames, self.live_velocity_lag_frames)):
+            raise ValueError("live_window_frames must be at least 3 and the live lags within 0 .. window - 1")
+        if self.live_landing_ahead_frames < 0:
+            raise ValueError("live_landing_ahead_frames must not be negative")
         if not 0 <= self.ground_from_ms < self.ground_to_ms <= self.render_lookahead_ms:
             raise ValueError("need 0 <= ground_from_ms < ground_to_ms <= render_lookahead_ms")
 
@@ -122,11 +132,19 @@ class StepDetector:
         return int(round(ms * 1e6 / self._frame_ns))
 
     @property
-    def _window(self) -> tuple[int, int]:
-        """(smoothing/velocity window, samples after the estimated one it uses) of the current mode."""
+    def _peak_window(self) -> tuple[int, int]:
+        """(heel-lead smoothing window, samples after the smoothed one it uses) of the current mode."""
         p = self.params
         if p.mode == "live":
-            return p.live_window_frames, p.live_lag_frames
+            return p.live_window_frames, p.live_peak_lag_frames
+        return p.render_window_frames, p.render_window_frames // 2
+
+    @property
+    def _velocity_window(self) -> tuple[int, int]:
+        """(foot velocity window, samples after the estimated one it uses) of the current mode."""
+        p = self.params
+        if p.mode == "live":
+            return p.live_window_frames, p.live_velocity_lag_frames
         return p.render_window_frames, p.render_window_frames // 2
 
     @property
@@ -134,7 +152,7 @@ class StepDetector:
         """Samples that must follow a peak before it is decided."""
         p = self.params
         if p.mode == "live":
-            return p.live_lag_frames + p.live_confirm_frames
+            return p.live_peak_lag_frames + p.live_confirm_frames
         return max(1, self._frames(p.render_lookahead_ms))
 
     def watermark_ns(self) -> int:
@@ -142,7 +160,8 @@ class StepDetector:
         if self._last_t is None:
             return -(2**62)
         p = self.params
-        earliest = min(0.0, p.contact_offset_ms, self._landing_offset_ms - p.landing_search_before_ms)
+        offset = min(p.live_landing_offset_ms, p.live_predicted_offset_ms) if p.mode == "live" else p.landing_offset_ms
+        earliest = min(0.0, p.contact_offset_ms, offset - p.landing_search_before_ms)
         oldest = self._last_t - (self.lookahead_frames + 1) * self._frame_ns
         for track in self._tracks.values():
             for waiting in track.pending:
@@ -207,7 +226,7 @@ class StepDetector:
         track.heel_px.append(np.stack([frame.heel_px(0), frame.heel_px(1)]))
         track.vis.append(np.array(frame.foot_visibility))
         keep = (self.lookahead_frames + self._frames(max(p.prominence_window_ms, p.landing_search_before_ms
-                                                         + p.ground_to_ms + p.live_ground_window_ms)) + 4)
+                                                         + p.ground_to_ms + p.ground_window_ms)) + 4)
         while len(track.t) > keep:
             for d in track.buffers():
                 d.popleft()
@@ -244,7 +263,7 @@ class StepDetector:
     def _envelope(self, track: _Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times, leading-heel envelope, leading foot) over the buffer; -inf where the leading foot is unseen."""
         p = self.params
-        points = smooth(np.array(track.points), *self._window)
+        points = smooth(np.array(track.points), *self._peak_window)
         direction = np.array(track.direction)
         lead = np.stack([np.einsum("nk,nk->n", points[:, HEEL_L], direction),
                          np.einsum("nk,nk->n", points[:, HEEL_R], direction)], axis=1)
@@ -305,21 +324,27 @@ class StepDetector:
 
     def _foot_velocities(self, track: _Track) -> np.ndarray:
         """(n, 4, 3) velocities of heels and toes relative to the hips, legs per second, in the mode's window."""
-        window, lag = self._window
+        window, lag = self._velocity_window
         return velocity(np.array(track.points), window, 1e9 / self._frame_ns, lag)
 
     def _landing_ns(self, track: _Track, c: int, lead: int) -> int | None:
-        """Render: the landing near the peak at `c`, against the ground's velocity measured on the landed foot."""
+        """Render: the landing near the peak at `c`, against the ground's velocity measured twice, on the landed foot
+        after the peak and on the stance foot before it; their mean halves what either's noise does to the timing."""
         p = self.params
         v = self._foot_velocities(track)
         heel, toe = (HEEL_L, TOE_L) if lead == 0 else (HEEL_R, TOE_R)
-        ground = landed_foot_ground(v[:, heel], v[:, toe],
+        landed = landed_foot_ground(v[:, heel], v[:, toe],
                                     slice(c + self._frames(p.ground_from_ms), c + self._frames(p.ground_to_ms) + 1))
-        if ground is None:
+        end = c + self._frames(p.render_stance_until_ms)
+        stance = self._stance_ground(track, v, slice(max(0, end - self._frames(p.ground_window_ms)), max(0, end + 1)))
+        known = [g for g in (landed, stance) if g is not None]
+        if not known:
             return None
+        ground = np.mean(known, axis=0)
         search = slice(c - self._frames(p.landing_search_before_ms), c + self._frames(p.ground_to_ms) + 1)
         return self._landing_time(np.array(track.t, dtype=np.int64),
-                                  landing_index(v[:, heel], v[:, toe], ground, search, p.landing_speed_legs_per_s))
+                                  landing_index(v[:, heel], v[:, toe], ground, search, p.landing_speed_legs_per_s),
+                                  p.landing_offset_ms)
 
     def _resolve_pending(self, track: _Track, now_ns: int, final: bool = False) -> list[StepEvent]:
         """Live: each waiting step is emitted once its foot is seen to land (against the ground's velocity from the
@@ -329,10 +354,8 @@ class StepDetector:
         p = self.params
         t = np.array(track.t, dtype=np.int64)
         v = self._foot_velocities(track)
-        last = len(t) - 1 - p.live_lag_frames  # the newest sample with a velocity
-        feet = 0.5 * (v[:, [HEEL_L, HEEL_R]] + v[:, [TOE_L, TOE_R]])
-        recent = slice(max(0, last - self._frames(p.live_ground_window_ms)), last + 1)
-        ground = stance_foot_ground(feet[recent], np.array(track.direction)[recent])
+        last = len(t) - 1 - p.live_velocity_lag_frames  # the newest sample with a velocity
+        ground = self._stance_ground(track, v, slice(max(0, last - self._frames(p.ground_window_ms)), last + 1))
         events, still = [], []
         for waiting in track.pending:
             t_peak, event = waiting.t_peak, waiting.event
@@ -342,7 +365,11 @@ class StepDetector:
                 start = int(np.searchsorted(t, t_peak - p.landing_search_before_ms * 1e6))
                 stop = min(last + 1, int(np.searchsorted(t, t_peak + p.live_landing_after_ms * 1e6, side="right")))
                 x = landing_index(v[:, heel], v[:, toe], ground, slice(start, stop), p.landing_speed_legs_per_s)
-                landed = self._landing_time(t, x)
+                landed = self._landing_time(t, x, p.live_landing_offset_ms)
+                if landed is None and t[last] < t_peak + p.live_landing_after_ms * 1e6:
+                    x = landing_ahead(v[:, heel], v[:, toe], ground, last, p.landing_speed_legs_per_s,
+                                      p.live_landing_ahead_frames)
+                    landed = self._landing_time(t, x, p.live_predicted_offset_ms)
             if landed is not None:
                 events.extend(self._emit(track, event, landed, now_ns))
             elif final or last < 0 or t[max(last, 0)] >= t_peak + p.live_landing_after_ms * 1e6:
@@ -352,18 +379,19 @@ class StepDetector:
         track.pending = still
         return events
 
-    def _landing_time(self, t: np.ndarray, x: float | None) -> int | None:
-        """Media time of the sub-sample index x, calibrated to the first frame of contact."""
+    def _stance_ground(self, track: _Track, v: np.ndarray, window: slice) -> np.ndarray | None:
+        """The ground's velocity from the foot that was on it during `window` (see `stance_foot_ground`)."""
+        feet = 0.5 * (v[:, [HEEL_L, HEEL_R]] + v[:, [TOE_L, TOE_R]])
+        return stance_foot_ground(feet[window], np.array(track.direction)[window])
+
+    def _landing_time(self, t: np.ndarray, x: float | None, offset_ms: float) -> int | None:
+        """Media time of the sub-sample index x (past the newest sample at the frame rate), calibrated by `offset_ms`
+        to the first frame of contact."""
         if x is None:
             return None
         i = int(np.floor(x))
-        t_landed = t[i] + (x - i) * (t[min(i + 1, len(t) - 1)] - t[i])
-        return int(round(t_landed + self._landing_offset_ms * 1e6))
-
-    @property
-    def _landing_offset_ms(self) -> float:
-        p = self.params
-        return p.live_landing_offset_ms if p.mode == "live" else p.landing_offset_ms
+        step = t[i + 1] - t[i] if i + 1 < len(t) else self._frame_ns
+        return int(round(t[i] + (x - i) * step + offset_ms * 1e6))
 
     def _event(self, track: _Track, track_id: int, c: int, lead: int, contact: int, prominence: float,
                now_ns: int) -> StepEvent:
