@@ -7,7 +7,7 @@ import pytest
 
 from footfall.engine.messages import VideoFrame
 from footfall.engine.pose.mediapipe_pose import PoseParams
-from footfall.engine.pose.pool import PRELOAD, PosePool, PoseWorkerError, worker_context
+from footfall.engine.pose.pool import PosePool, PoseWorkerError, worker_context
 
 
 def frames(n: int, h: int = 48, w: int = 64):
@@ -31,8 +31,9 @@ def test_a_frame_larger_than_the_slots_is_refused():
 
 
 @pytest.mark.skipif("forkserver" not in mp.get_all_start_methods(), reason="no forkserver on this platform")
-def test_workers_fork_from_a_server_that_imported_mediapipe_once():
-    ctx = worker_context()
+def test_workers_fork_from_a_server_that_imported_the_estimator_once():
+    ctx = worker_context(preload=PoseParams().preload)
     assert ctx.get_start_method() == "forkserver"
-    assert "mediapipe" in PRELOAD
+    assert PoseParams().preload == ("ai_edge_litert.interpreter", "cv2")
+    assert PoseParams(backend="mediapipe").preload == PoseParams(max_people=2).preload == ("mediapipe",)
     assert worker_context("spawn").get_start_method() == "spawn"

@@ -5,9 +5,11 @@ round-robin through shared-memory slots (no pickling of pixels); each worker kee
 Nth frame, which keeps tracking continuous at ordinary frame rates. Workers ignore SIGINT: the main process decides
 how a cancel ends.
 
-Workers fork from a forkserver that has imported MediaPipe once (about 1.4 s of CPU, most of it matplotlib pulled in by
-mediapipe's drawing utilities), instead of each spawned worker importing it again: on a 2-core machine that import
-competes with everything else starting up. Where forkserver is unavailable, workers are spawned.
+Workers fork from a forkserver that has imported what the estimator needs once (`PoseParams.preload`: LiteRT and
+OpenCV, about 0.2 s; or MediaPipe, about 1.4 s of CPU, most of it matplotlib pulled in by its drawing utilities),
+instead of each spawned worker importing it again: on a 2-core machine that import competes with everything else
+starting up. The forkserver is shared by every pool in a process and keeps the first pool's preload; workers import
+anything else themselves. Where forkserver is unavailable, workers are spawned.
 
 With `max_people` above 1 the workers run the Tasks PoseLandmarker, whose persons come unnamed and unordered; the
 pool names them with a `PersonTracker` on its frame-ordered output, the one place every caller (render, bench, pose
@@ -32,20 +34,17 @@ from footfall.engine.pose.person_tracker import PersonTracker
 from footfall.engine.pose.task_bundle import PoseModelMissing, pose_task_bundle
 
 
-PRELOAD = ("mediapipe",)  # what the forkserver imports once, before any worker forks from it
-
-
 class PoseWorkerError(RuntimeError):
     pass
 
 
-def worker_context(start_method: str | None = None) -> mp.context.BaseContext:
-    """The multiprocessing context pose workers start from: a forkserver with MediaPipe preloaded where available.
+def worker_context(start_method: str | None = None, preload: tuple[str, ...] = ()) -> mp.context.BaseContext:
+    """The multiprocessing context pose workers start from: a forkserver with `preload` imported where available.
     The forkserver is shared by every pool in this process, so only the first pool pays for the import."""
     method = start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     ctx = mp.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(list(PRELOAD))
+        ctx.set_forkserver_preload(list(preload))
     return ctx
 
 
@@ -98,7 +97,7 @@ class PosePool:
         self._shape = (max_height, max_width, 3)
         self._shm = shared_memory.SharedMemory(create=True, size=self._slots * max_height * max_width * 3)
         self._ring = np.ndarray((self._slots, *self._shape), dtype=np.uint8, buffer=self._shm.buf)
-        ctx = worker_context(start_method)
+        ctx = worker_context(start_method, params.preload)
         self._results: mp.Queue = ctx.Queue()
         self._tasks = [ctx.Queue() for _ in range(params.workers)]
         self._procs = [
