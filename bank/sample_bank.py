@@ -53,7 +53,7 @@ class Bank:
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if clips else np.zeros(0, np.int64)
         audio = np.concatenate([np.asarray(c, dtype=np.float32) for c in clips]) if clips else np.zeros(0, np.float32)
         onsets = np.array([e.onset for e in entries], dtype=np.int64)
-        return cls(sample_rate, audio.astype(np.float32), offsets, lengths, onsets, tuple(entries), name)
+        return cls(sample_rate, audio.astype(np.float32, copy=False), offsets, lengths, onsets, tuple(entries), name)
 
     def clip(self, i: int) -> np.ndarray:
         return self.audio[self.offsets[i] : self.offsets[i] + self.lengths[i]]

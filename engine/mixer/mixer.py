@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from footfall.bank.sample_bank import Bank
+from footfall.bank.sample_bank import Bank, BankEntry
 from footfall.engine.mixer import reference
 from footfall.engine.mixer.kernels import (
     MAX_LENGTH,
@@ -291,3 +291,14 @@ class Mixer:
                 if not np.any(v.active & (v.bank_slot == slot)):
                     del self._banks[slot]
             self._live = tuple((slot, lb.audio) for slot, lb in self._banks.items())
+
+
+def warm_up(params: MixerParams) -> None:
+    """Loads the numba kernels (from numba's on-disk cache, or compiles them) by playing one step on a throwaway mixer
+    and bank, so that a render's first block does not pay for it mid-stream: about 0.4 s of CPU, which a render
+    spends on a thread while its pose workers start."""
+    entry = BankEntry(id="warm-up", surface="warm-up", footwear="warm-up", intensity=0.5, onset=0, provenance="")
+    bank = Bank.from_clips(params.sample_rate, [np.full(64, 0.1, np.float32)], [entry], name="warm-up")
+    mixer = Mixer(params, bank)
+    mixer.trigger(0, entry.surface, entry.footwear, 0.5, 1.0, 0.5)
+    mixer.render(128)
