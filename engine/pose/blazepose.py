@@ -143,20 +143,26 @@ def landmark_input(image: np.ndarray, roi: Roi) -> np.ndarray:
 
 def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
     """Crop-normalised (n, 2) landmarks moved to the confidence-weighted centre of their heatmap around them, where
-    the heatmap is confident (peak sigmoid at least `HEATMAP_MIN_CONFIDENCE`)."""
-    rows, cols = heatmap.shape[:2]
-    out = xy.copy()
+    the heatmap is confident (peak sigmoid at least `HEATMAP_MIN_CONFIDENCE`). All landmarks at once: each one's
+    window is gathered from its own channel, the cells beyond the heatmap's edge weighing nothing."""
+    rows, cols, n = heatmap.shape[0], heatmap.shape[1], xy.shape[0]
     half = (HEATMAP_KERNEL - 1) // 2
-    for k in range(xy.shape[0]):
-        col, row = int(xy[k, 0] * cols), int(xy[k, 1] * rows)  # truncation, as MediaPipe casts
-        if not (0 <= col < cols and 0 <= row < rows):
-            continue
-        r0, r1, c0, c1 = max(0, row - half), min(rows, row + half + 1), max(0, col - half), min(cols, col + half + 1)
-        conf = sigmoid(heatmap[r0:r1, c0:c1, k].astype(np.float64))
-        total = conf.sum()
-        if conf.max() >= HEATMAP_MIN_CONFIDENCE and total > 0:
-            out[k, 0] = (conf.sum(axis=0) @ np.arange(c0, c1)) / cols / total
-            out[k, 1] = (conf.sum(axis=1) @ np.arange(r0, r1)) / rows / total
+    col = (xy[:, 0] * cols).astype(np.int64)  # truncation, as MediaPipe casts
+    row = (xy[:, 1] * rows).astype(np.int64)
+    inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+    offsets = np.arange(-half, half + 1)
+    r = row[:, None] + offsets  # (n, kernel)
+    c = col[:, None] + offsets
+    valid = ((r >= 0) & (r < rows))[:, :, None] & ((c >= 0) & (c < cols))[:, None, :]  # (n, kernel, kernel)
+    channel = np.arange(n)[:, None, None]
+    values = heatmap[np.clip(r, 0, rows - 1)[:, :, None], np.clip(c, 0, cols - 1)[:, None, :], channel]
+    conf = np.where(valid, sigmoid(values), 0.0)
+    total = conf.sum(axis=(1, 2))
+    refine = inside & (conf.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE) & (total > 0)
+    safe = np.where(total > 0, total, 1.0)
+    out = xy.astype(np.float64, copy=True)
+    out[:, 0] = np.where(refine, np.einsum("nij,nj->n", conf, c) / cols / safe, out[:, 0])
+    out[:, 1] = np.where(refine, np.einsum("nij,ni->n", conf, r) / rows / safe, out[:, 1])
     return out
 
 

@@ -35,8 +35,10 @@ class LiteRTPose:
     """One tracker (same interface as `MediaPipePose`); feed it consecutive frames of one stream."""
 
     def __init__(self, min_detection_confidence: float, min_tracking_confidence: float) -> None:
+        import cv2
         from ai_edge_litert.interpreter import Interpreter  # imported here: only pose workers need it
 
+        cv2.setNumThreads(1)  # one worker process per core: OpenCV's own thread pool would only contend
         detector, landmarks = wheel_model_paths()
         self._detector = Interpreter(model_path=str(detector), num_threads=1)
         self._landmarks = Interpreter(model_path=str(landmarks), num_threads=1)
