@@ -131,20 +131,12 @@ class StepDetector:
     def _frames(self, ms: float) -> int:
         return int(round(ms * 1e6 / self._frame_ns))
 
-    @property
-    def _peak_window(self) -> tuple[int, int]:
-        """(heel-lead smoothing window, samples after the smoothed one it uses) of the current mode."""
+    def _window(self, live_lag: int) -> tuple[int, int]:
+        """(smoothing or velocity window, samples after the estimated one it uses): `live_lag` in live mode, the
+        centred window in render mode."""
         p = self.params
         if p.mode == "live":
-            return p.live_window_frames, p.live_peak_lag_frames
-        return p.render_window_frames, p.render_window_frames // 2
-
-    @property
-    def _velocity_window(self) -> tuple[int, int]:
-        """(foot velocity window, samples after the estimated one it uses) of the current mode."""
-        p = self.params
-        if p.mode == "live":
-            return p.live_window_frames, p.live_velocity_lag_frames
+            return p.live_window_frames, live_lag
         return p.render_window_frames, p.render_window_frames // 2
 
     @property
@@ -263,7 +255,7 @@ class StepDetector:
     def _envelope(self, track: _Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times, leading-heel envelope, leading foot) over the buffer; -inf where the leading foot is unseen."""
         p = self.params
-        points = smooth(np.array(track.points), *self._peak_window)
+        points = smooth(np.array(track.points), *self._window(p.live_peak_lag_frames))
         direction = np.array(track.direction)
         lead = np.stack([np.einsum("nk,nk->n", points[:, HEEL_L], direction),
                          np.einsum("nk,nk->n", points[:, HEEL_R], direction)], axis=1)
@@ -324,7 +316,7 @@ class StepDetector:
 
     def _foot_velocities(self, track: _Track) -> np.ndarray:
         """(n, 4, 3) velocities of heels and toes relative to the hips, legs per second, in the mode's window."""
-        window, lag = self._velocity_window
+        window, lag = self._window(self.params.live_velocity_lag_frames)
         return velocity(np.array(track.points), window, 1e9 / self._frame_ns, lag)
 
     def _landing_ns(self, track: _Track, c: int, lead: int) -> int | None:
