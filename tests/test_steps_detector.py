@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from footfall.engine.messages import NUM_LANDMARKS, PersonPose, PoseSample
-from footfall.engine.steps.contact_timing import (landed_foot_ground, landing_ahead, landing_index, smooth,
+from footfall.engine.steps.closing_step import closing_foot
+from footfall.engine.steps.contact_timing import (damp_lateral, landed_foot_ground, landing_ahead, landing_index, smooth,
                                                   stance_foot_ground, velocity)
 from footfall.engine.steps.detector import StepDetector, StepParams
 from footfall.engine.steps.gait_signal import LEFT_LEG, RIGHT_LEG, body_frame
@@ -206,3 +207,91 @@ def test_live_steps_come_within_the_causal_delay(samples):
     # most steps are emitted with their landing, well before the velocity window could confirm it
     delays = sorted(e.delay_ns for e in events)
     assert delays[len(delays) // 2] <= params.live_velocity_lag_frames * FRAME_NS
+
+
+def _standing_pose(right_heel_x: float, right_lift: float = 0.0) -> np.ndarray:
+    """A person facing left (toes towards -x) standing with the left heel at x = 0.48 and the right at
+    `right_heel_x`, its foot `right_lift` above the floor, in a 1280x720 frame."""
+    lm = np.zeros((NUM_LANDMARKS, 4), np.float32)
+    lm[:, 3] = 1.0
+    lm[:, :2] = (0.5, 0.3)  # head and arms: nothing the detector reads
+    for hip, knee, ankle, heel, toe, x, lift in ((23, 25, 27, 29, 31, 0.48, 0.0),
+                                                 (24, 26, 28, 30, 32, right_heel_x, right_lift)):
+        lm[hip, :2] = (0.5, 0.5)
+        lm[knee, :2] = ((0.5 + x) / 2, 0.65 - lift / 2)
+        lm[ankle, :2] = (x + 0.005, 0.8 - lift)
+        lm[heel, :2] = (x, 0.81 - lift)
+        lm[toe, :2] = (x - 0.03, 0.815 - lift)
+    return lm
+
+
+def _closing_step_samples() -> tuple[list[PoseSample], int]:
+    """A person stands with the right foot trailing, brings it forward beside the left over 8 frames and stands:
+    the closing step of a stop. Returns the samples and the frame at which the right foot comes to rest."""
+    rng = np.random.default_rng(3)
+    xs = [0.56] * 30 + list(0.56 - 0.07 * (1 - np.cos(np.linspace(0, np.pi, 9)[1:])) / 2) + [0.49] * 40
+    lifts = [0.0] * 30 + list(0.02 * np.sin(np.linspace(0, np.pi, 9)[1:])) + [0.0] * 40
+    samples = []
+    for i, (x, lift) in enumerate(zip(xs, lifts)):
+        lm = _standing_pose(x, lift)
+        lm[:, :2] += rng.normal(0, 0.0005, (NUM_LANDMARKS, 2))
+        samples.append(PoseSample(i, int(i * FRAME_NS), 1280, 720, (PersonPose(0, lm),)))
+    return samples, 37
+
+
+@pytest.mark.parametrize("mode", ["render", "live"])
+def test_the_closing_step_of_a_stop_is_found(mode):
+    samples, rest = _closing_step_samples()
+    events = run(samples, mode)
+    assert [e.foot for e in events] == ["right"]
+    assert abs(events[0].t_ns - rest * FRAME_NS) <= 1.0 * FRAME_NS
+
+
+def test_a_foot_held_up_is_no_closing_step():
+    samples, _ = _closing_step_samples()
+    held = [dataclasses.replace(s, persons=(PersonPose(0, _standing_pose(0.49, 0.05)),)) if i >= 38 else s
+            for i, s in enumerate(samples)]
+    for mode in ("render", "live"):
+        assert run(held, mode) == []
+
+
+def test_closing_foot_needs_a_rise_then_rest_beside_the_other():
+    k = 10
+    rest = np.zeros((14, 2))
+    lead = rest.copy()
+    lead[:k, 1] = np.linspace(-0.5, -0.1, k)  # the right foot comes forward and rests from k on
+    height = np.ones((14, 2))
+    assert closing_foot(lead, height, k, 0.15, 0.04, 0.08) == (1, pytest.approx(0.5), 0)
+    assert closing_foot(lead, height, k + 1, 0.15, 0.04, 0.08) is None  # already at rest a sample earlier
+    assert closing_foot(lead * 0.25, height, k, 0.15, 0.04, 0.08) is None  # came forward too little
+    overshoot = lead.copy()
+    overshoot[k - 3, 1] = 0.2  # it led and came back: the heel-lead peak's step, not a closing one
+    assert closing_foot(overshoot, height, k, 0.15, 0.04, 0.08) is None
+    moving = lead.copy()
+    moving[k:, 0] = np.linspace(0, -0.2, 14 - k)  # the other foot moves: the body has not stopped
+    assert closing_foot(moving, height, k, 0.15, 0.04, 0.08) is None
+    lifted = height.copy()
+    lifted[:, 1] -= 0.1  # held up, not set down
+    assert closing_foot(lead, lifted, k, 0.15, 0.04, 0.08) is None
+
+
+def test_damp_lateral_scales_only_the_horizontal_part_across_the_travel():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(6, 4, 3))
+    direction = np.tile([0.6, 0.3, 0.8], (6, 1))  # a screen-velocity heading may carry a vertical part
+    out = damp_lateral(v, direction, 0.25)
+    horizontal = np.array([0.6, 0.0, 0.8])
+    across = np.array([-0.8, 0.0, 0.6])
+    assert np.allclose(out @ horizontal, v @ horizontal)
+    assert np.allclose(out[..., 1], v[..., 1])
+    assert np.allclose(out @ across, 0.25 * (v @ across))
+    assert np.allclose(damp_lateral(v, direction, 1.0), v)
+
+
+def test_feet_are_measured_in_the_tracks_leg_length():
+    frame = body_frame(PersonPose(0, _standing_pose(0.56)), 1280, 720)
+    scaled = frame.in_legs_of(2 * frame.leg_px)
+    assert np.allclose(scaled.points[:, :2], frame.points[:, :2] / 2)
+    assert np.array_equal(scaled.points[:, 2], frame.points[:, 2])
+    assert scaled.leg_px == 2 * frame.leg_px
+

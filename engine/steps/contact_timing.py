@@ -48,6 +48,21 @@ def velocity(x: np.ndarray, window: int, rate_hz: float, lag: int | None = None)
     return _lagged(x, window, 1, lag, np.full(x.shape, np.nan)) * rate_hz
 
 
+def damp_lateral(v: np.ndarray, direction: np.ndarray, weight: float) -> np.ndarray:
+    """v (n, m, 3) with its horizontal part across `direction` (n, 3) scaled by `weight`. A foot lands along the
+    direction of travel and downwards; across it, in a side view, lies the depth axis, which from MediaPipe's world
+    landmarks is mostly noise (3-4 legs/s on a treadmill runner's landing foot)."""
+    if v.ndim != 3 or direction.shape != (v.shape[0], v.shape[2]) or v.shape[2] != 3:
+        raise ValueError("need v (n, m, 3) and direction (n, 3)")
+    horizontal = np.array(direction, dtype=np.float64)
+    horizontal[:, 1] = 0.0
+    horizontal /= np.maximum(1e-9, np.linalg.norm(horizontal, axis=1, keepdims=True))
+    horizontal = horizontal[:, None, :]
+    across = v - np.sum(v * horizontal, axis=-1, keepdims=True) * horizontal
+    across[..., 1] = 0.0
+    return v - (1.0 - weight) * across
+
+
 def landed_foot_ground(heel_velocity: np.ndarray, toe_velocity: np.ndarray, ground: slice) -> np.ndarray | None:
     """The ground's velocity relative to the hips, from a foot known to be down over the samples `ground`: the median
     of its heel's and toe's mean velocity (render mode, which can wait until after the landing)."""

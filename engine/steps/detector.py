@@ -11,7 +11,11 @@ landed foot after the peak and on the stance foot before it. `live` is causal: t
 use at most `live_velocity_lag_frames` samples after theirs; the ground's velocity comes from the foot that was on the
 ground just before. A step is emitted as soon as its landing is seen, or predicted (the foot's slowing extended in a
 straight line across at most `live_landing_ahead_frames` of the velocity window's lag), or, when neither happens,
-`contact_offset_ms` after the peak once `live_landing_after_ms` has passed.
+`contact_offset_ms` after the peak once `live_landing_after_ms` has passed. A track that begins at a step has no
+velocity there to see the landing in: that step is placed `contact_offset_ms` after its peak at once.
+
+The last step of a stop, the trailing foot set down beside the other, never leads: closing_step finds it once the
+feet have rested together for `stop_hold_ms` (render: within the look-ahead; live: that much later).
 """
 from __future__ import annotations
 
@@ -22,8 +26,9 @@ from typing import Literal
 import numpy as np
 
 from footfall.engine.messages import PoseSample, StepEvent
-from footfall.engine.steps.contact_timing import (landed_foot_ground, landing_ahead, landing_index, smooth,
-                                                   stance_foot_ground, velocity)
+from footfall.engine.steps.closing_step import closing_foot
+from footfall.engine.steps.contact_timing import (damp_lateral, landed_foot_ground, landing_ahead, landing_index,
+                                                   smooth, stance_foot_ground, velocity)
 from footfall.engine.steps.gait_signal import (HEEL_L, HEEL_R, TOE_L, TOE_R, BodyFrame, body_frame, legs_swapped,
                                                screen_facing)
 
@@ -39,14 +44,14 @@ class StepParams:
     render_lookahead_ms: float = 250.0  # how far render mode may look ahead of a peak
     render_window_frames: int = 5  # render mode's symmetric smoothing and velocity window (odd)
     peak_window_ms: float = 150.0  # a peak is the highest point this far before it (and, rendering, after it)
-    prominence_legs: float = 0.2  # a peak must rise this far (in leg lengths) above the recent trough
+    prominence_legs: float = 0.15  # a peak must rise this far (in leg lengths) above the recent trough
     prominence_window_ms: float = 700.0
     min_step_interval_ms: float = 250.0  # two steps closer than this are one
     min_visibility: float = 0.35  # feet less visible than this make no steps
     use_depth: bool = True  # use world landmarks' depth (front and rear views need it)
     swap_ratio: float = 0.6  # legs are swapped back when that fits the motion this much better
     travel_speed_legs_per_s: float = 0.5  # slower than this, the direction comes from where the body faces
-    direction_time_constant_ms: float = 400.0
+    direction_time_constant_ms: float = 200.0
     contact_offset_ms: float = 25.0  # heel most forward -> contact, where the landing is not seen
     landing_speed_legs_per_s: float = 1.1  # the foot has landed once it moves slower than this with the ground
     ground_from_ms: float = 70.0  # render: the ground's velocity is the landed foot's, this long after the peak ...
@@ -58,6 +63,10 @@ class StepParams:
     landing_offset_ms: float = 0.0  # render: calibration of the measured landing to the first frame of contact
     live_landing_offset_ms: float = 8.0  # live: the same, for its one-sided velocities
     live_predicted_offset_ms: float = 18.0  # live: the same for a predicted landing (a straight line lands early)
+    lateral_weight: float = 0.3  # foot velocity across the direction of travel counts this much in timing a landing
+    stop_hold_ms: float = 100.0  # a closing step: a foot come forward rests this long, with the other, ...
+    stop_still_legs: float = 0.04  # ... moving less than this relative to the hips ...
+    stop_level_legs: float = 0.08  # ... at the other's height within this
     max_gap_ms: float = 300.0  # a person unseen this long starts afresh
     reference_leg_fraction: float = 0.3  # leg length / frame height at depth 1.0
     intensity_speed_legs_per_s: float = 4.0  # heel speed before contact that maps to intensity ~0.63
@@ -104,6 +113,7 @@ class _Track:
     sign: float = 1.0  # +1 while the pelvis facing agrees with the travel on screen
     last_t: int | None = None
     last_step_t: int | None = None
+    foot_step_t: list = field(default_factory=lambda: [None, None])
     count: int = 0
     pending: list[_Pending] = field(default_factory=list)
 
@@ -207,6 +217,7 @@ class StepDetector:
             frame = frame.swapped()
         track.recent.append(frame)
         track.leg = frame.leg_px if track.count == 0 else 0.9 * track.leg + 0.1 * frame.leg_px
+        frame = frame.in_legs_of(track.leg)
         direction = self._direction(track, frame, sample.t_ns)
         track.last_t = sample.t_ns
         track.count += 1
@@ -223,6 +234,9 @@ class StepDetector:
             for d in track.buffers():
                 d.popleft()
         events = self._decide(track, person.track_id, sample.t_ns, len(track.t) - 1 - self.lookahead_frames)
+        hold = self._frames(p.stop_hold_ms)
+        at = len(track.t) - 1 - (self.lookahead_frames if p.mode == "render" else hold)
+        events.extend(self._decide_closing(track, person.track_id, sample.t_ns, at, hold))
         if p.mode == "live":
             events.extend(self._resolve_pending(track, sample.t_ns))
         return events
@@ -308,16 +322,40 @@ class StepDetector:
         landed = self._landing_ns(track, c, lead)
         return self._emit(track, event, landed if landed is not None else event.t_ns, now_ns)
 
+    def _decide_closing(self, track: _Track, track_id: int, now_ns: int, c: int, hold: int) -> list[StepEvent]:
+        """Whether a foot that never led came to rest beside the other at `c` (closing_step), seen for `hold` samples:
+        the last step of a stop, timed at its first still sample."""
+        p = self.params
+        if c < 1 or c + hold >= len(track.t):
+            return []
+        lo = max(0, c - self._frames(p.prominence_window_ms))
+        if np.any(np.array(track.vis)[c - 1:c + hold + 1] < p.min_visibility):
+            return []
+        points = smooth(np.array(track.points)[lo:c + hold + 1], *self._window(p.live_peak_lag_frames))
+        lead = points[:, [HEEL_L, HEEL_R]] @ np.asarray(track.direction[c])
+        found = closing_foot(lead, points[:, [HEEL_L, HEEL_R], 1], c - lo, p.prominence_legs, p.stop_still_legs,
+                             p.stop_level_legs)
+        if found is None:
+            return []
+        foot, rise, low = found
+        since, name = track.t[lo + low], ("left", "right")[foot]
+        if ((track.foot_step_t[foot] is not None and track.foot_step_t[foot] >= since)
+                or any(w.event.foot == name and w.t_peak >= since for w in track.pending)):
+            return []  # its step was found already
+        return self._emit(track, self._event(track, track_id, c, foot, track.t[c], rise, now_ns), track.t[c], now_ns)
+
     def _emit(self, track: _Track, event: StepEvent, contact: int, now_ns: int) -> list[StepEvent]:
         if track.last_step_t is not None and contact - track.last_step_t < self.params.min_step_interval_ms * 1e6:
             return []
         track.last_step_t = contact
+        track.foot_step_t[0 if event.foot == "left" else 1] = contact
         return [replace(event, t_ns=contact, delay_ns=int(max(0, now_ns - contact)))]
 
     def _foot_velocities(self, track: _Track) -> np.ndarray:
         """(n, 4, 3) velocities of heels and toes relative to the hips, legs per second, in the mode's window."""
         window, lag = self._window(self.params.live_velocity_lag_frames)
-        return velocity(np.array(track.points), window, 1e9 / self._frame_ns, lag)
+        v = velocity(np.array(track.points), window, 1e9 / self._frame_ns, lag)
+        return damp_lateral(v, np.array(track.direction), self.params.lateral_weight)
 
     def _landing_ns(self, track: _Track, c: int, lead: int) -> int | None:
         """Render: the landing near the peak at `c`, against the ground's velocity measured twice, on the landed foot
@@ -325,6 +363,8 @@ class StepDetector:
         p = self.params
         v = self._foot_velocities(track)
         heel, toe = (HEEL_L, TOE_L) if lead == 0 else (HEEL_R, TOE_R)
+        if not np.all(np.isfinite(v[c, [heel, toe]])):
+            return None  # the track began at this step: its foot was not seen coming down
         landed = landed_foot_ground(v[:, heel], v[:, toe],
                                     slice(c + self._frames(p.ground_from_ms), c + self._frames(p.ground_to_ms) + 1))
         end = c + self._frames(p.render_stance_until_ms)
@@ -353,6 +393,10 @@ class StepDetector:
             t_peak, event = waiting.t_peak, waiting.event
             heel, toe = (HEEL_L, TOE_L) if event.foot == "left" else (HEEL_R, TOE_R)
             landed = None
+            at_peak = max(0, int(np.searchsorted(t, t_peak, side="right")) - 1)
+            if last >= at_peak and not np.all(np.isfinite(v[at_peak, [heel, toe]])):
+                events.extend(self._emit(track, event, event.t_ns, now_ns))  # not seen coming down: no landing
+                continue
             if ground is not None and last > 0:
                 start = int(np.searchsorted(t, t_peak - p.landing_search_before_ms * 1e6))
                 stop = min(last + 1, int(np.searchsorted(t, t_peak + p.live_landing_after_ms * 1e6, side="right")))

@@ -45,6 +45,13 @@ class BodyFrame:
         return BodyFrame(self.points[[HEEL_R, HEEL_L, TOE_R, TOE_L]], self.hip_px, self.leg_px,
                          self.legs_px[::-1].copy(), self.facing, self.foot_visibility[::-1], self.has_depth)
 
+    def in_legs_of(self, leg_px: float) -> "BodyFrame":
+        """The same frame with its screen axes in units of `leg_px` (a track's smoothed leg length): one frame's own
+        length jitters by 1.5% (p95 6%) from the next, which the feet's positions would carry."""
+        points = self.points.copy()
+        points[:, :2] *= self.leg_px / max(leg_px, 1e-9)
+        return BodyFrame(points, self.hip_px, leg_px, self.legs_px, self.facing, self.foot_visibility, self.has_depth)
+
     def heel_px(self, foot: int) -> np.ndarray:
         return self.legs_px[foot, 2]
 
