@@ -149,6 +149,8 @@ def test_render_parameters_are_checked():
         StepParams(render_window_frames=4)
     with pytest.raises(ValueError):
         StepParams(ground_to_ms=300.0, render_lookahead_ms=250.0)
+    with pytest.raises(ValueError):
+        StepParams(stop_hold_ms=300.0, render_lookahead_ms=250.0)
 
 
 @pytest.mark.parametrize("lag", [0, 1, 2, 3])

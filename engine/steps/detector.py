@@ -85,6 +85,8 @@ class StepParams:
             raise ValueError("live_window_frames must be at least 3 and the live lags within 0 .. window - 1")
         if self.live_landing_ahead_frames < 0:
             raise ValueError("live_landing_ahead_frames must not be negative")
+        if not 0 < self.stop_hold_ms <= self.render_lookahead_ms:
+            raise ValueError("stop_hold_ms must be in (0, render_lookahead_ms]: render sees the hold in its look-ahead")
         if not 0 <= self.ground_from_ms < self.ground_to_ms <= self.render_lookahead_ms:
             raise ValueError("need 0 <= ground_from_ms < ground_to_ms <= render_lookahead_ms")
 
@@ -234,7 +236,7 @@ class StepDetector:
             for d in track.buffers():
                 d.popleft()
         events = self._decide(track, person.track_id, sample.t_ns, len(track.t) - 1 - self.lookahead_frames)
-        hold = self._frames(p.stop_hold_ms)
+        hold = max(1, self._frames(p.stop_hold_ms))
         at = len(track.t) - 1 - (self.lookahead_frames if p.mode == "render" else hold)
         events.extend(self._decide_closing(track, person.track_id, sample.t_ns, at, hold))
         if p.mode == "live":
