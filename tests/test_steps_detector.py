@@ -9,8 +9,8 @@ import pytest
 
 from footfall.engine.messages import NUM_LANDMARKS, PersonPose, PoseSample
 from footfall.engine.steps.closing_step import closing_foot
-from footfall.engine.steps.contact_timing import (damp_lateral, landed_foot_ground, landing_ahead, landing_index, smooth,
-                                                  stance_foot_ground, velocity)
+from footfall.engine.steps.contact_timing import (damp_lateral, landed_foot_ground, landing_ahead, landing_index,
+                                                  smooth, stance_foot_ground, velocity)
 from footfall.engine.steps.detector import StepDetector, StepParams
 from footfall.engine.steps.gait_signal import LEFT_LEG, RIGHT_LEG, body_frame
 from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
