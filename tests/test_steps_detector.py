@@ -146,7 +146,7 @@ def test_velocity_matches_a_known_quadratic():
 
 def test_render_parameters_are_checked():
     with pytest.raises(ValueError):
-        StepParams(render_window_frames=4)
+        StepParams(render_window_ms=0.0)
     with pytest.raises(ValueError):
         StepParams(ground_to_ms=300.0, render_lookahead_ms=250.0)
     with pytest.raises(ValueError):
@@ -201,14 +201,15 @@ def test_live_steps_come_within_the_causal_delay(samples):
     assert events
     # a landing seen (or predicted) once the peak is confirmed, as early as the search allows; or the fallback once
     # the newest foot velocity is past the wait
-    seen = (params.live_peak_lag_frames + params.live_confirm_frames + 1) * FRAME_NS + (
+    lag_frames = round(params.live_velocity_lag_ms * 1e6 / FRAME_NS)
+    seen = (round(params.live_peak_lag_ms * 1e6 / FRAME_NS) + 1 + 1) * FRAME_NS + (
         params.landing_search_before_ms - params.live_landing_offset_ms) * 1e6
-    overdue = (params.live_velocity_lag_frames + 1) * FRAME_NS + (
+    overdue = (lag_frames + 1) * FRAME_NS + (
         params.live_landing_after_ms - params.contact_offset_ms) * 1e6
     assert max(e.delay_ns for e in events) <= max(seen, overdue)
     # most steps are emitted with their landing, well before the velocity window could confirm it
     delays = sorted(e.delay_ns for e in events)
-    assert delays[len(delays) // 2] <= params.live_velocity_lag_frames * FRAME_NS
+    assert delays[len(delays) // 2] <= lag_frames * FRAME_NS
 
 
 def _standing_pose(right_heel_x: float, right_lift: float = 0.0) -> np.ndarray:

@@ -20,6 +20,7 @@ import sys
 import tomllib
 import zlib
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -121,6 +122,26 @@ def labelled_videos(root: Path) -> list[Path]:
     return sorted(v for v in (root / "videos").iterdir() if labels_mod.labels_path(v, labels_dir).is_file())
 
 
+NTSC_RATES = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001)}
+
+
+def frame_rate(text: str) -> Fraction:
+    """A frame rate as written on the command line: 30, 25, or an NTSC rate (23.976, 29.97, 59.94, or 30000/1001)."""
+    text = text.strip()
+    try:
+        rate = NTSC_RATES.get(text) or Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"--fps: '{text}' is not a frame rate") from None
+    if not 1 <= rate <= 1000:
+        raise ValueError(f"--fps: {text} is outside 1..1000 frames per second")
+    return rate
+
+
+def rate_name(rate: Fraction) -> str:
+    """30 for 30 fps, 29.97 for 30000/1001: the name a case carries."""
+    return str(rate.numerator) if rate.denominator == 1 else f"{float(rate):.3f}".rstrip("0")
+
+
 def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
     from footfall.engine.evaluation.bvh import read_bvh, world_positions
     from footfall.engine.evaluation.mocap_contacts import contacts_from_positions
@@ -132,7 +153,7 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
     unknown = sorted(set(views) - set(VIEWS))
     if unknown:
         raise ValueError(f"--views: unknown view(s) {', '.join(unknown)} (have: {', '.join(VIEWS)})")
-    rates = [int(r) for r in args.fps.split(",") if r.strip()]
+    rates = [frame_rate(r) for r in args.fps.split(",") if r.strip()]
     noise = load_noise(args.noise)
     takes = sorted(root.rglob("*.bvh"))
     if not takes:
@@ -145,14 +166,14 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
         contacts = contacts_from_positions(positions, roles, motion.fps)
         points = landmarks_3d(positions, roles)
         for fps in rates:
-            stream_points = points if fps == motion.fps else resample(points, motion.fps, fps)
+            stream_points = points if fps == motion.fps else resample(points, motion.fps, float(fps))
             truth = tuple(TruthStep(math.ceil(c.t_ns * fps / NS_PER_S - 1e-9), c.t_ns, c.foot, "exact")
                           for c in contacts)
-            period = NS_PER_S // fps
+            period = int(NS_PER_S // fps)
             for view in views:
-                name = f"{take.relative_to(root).with_suffix('').as_posix()}/{view}/{fps}fps"
+                name = f"{take.relative_to(root).with_suffix('').as_posix()}/{view}/{rate_name(fps)}fps"
                 clean = pose_stream(stream_points, place_camera(stream_points, view), fps)
-                seed = zlib.crc32(f"{args.seed}:{take.stem}/{view}/{fps}".encode())  # same wherever DIR points
+                seed = zlib.crc32(f"{args.seed}:{take.stem}/{view}/{rate_name(fps)}".encode())  # same wherever DIR points
                 samples = tuple(apply_noise(clean, noise, seed))
                 cases.append(Case(name, truth, samples, period, 0, samples[-1].t_ns + period))
     return cases

@@ -9,6 +9,7 @@ foot_index at the toe tip, face points around the head.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -86,7 +87,7 @@ def landmarks_3d(positions: np.ndarray, roles: dict[str, int], toe_tip_m: float 
     return out
 
 
-def resample(points: np.ndarray, source_fps: float, target_fps: int) -> np.ndarray:
+def resample(points: np.ndarray, source_fps: float, target_fps: float) -> np.ndarray:
     """Linear interpolation of (frames, ...) at target_fps over the take's duration (frame times i / fps)."""
     n = points.shape[0]
     duration = (n - 1) / source_fps
@@ -183,7 +184,7 @@ def place_camera(points: np.ndarray, view: str, params: CameraParams = CameraPar
     return camera
 
 
-def pose_stream(points: np.ndarray, camera: Camera, fps: int, track_id: int = 0) -> list[PoseSample]:
+def pose_stream(points: np.ndarray, camera: Camera, fps: Fraction | int, track_id: int = 0) -> list[PoseSample]:
     """PoseSamples at exact frame times i * 1e9 / fps (integer ns) from world landmarks (frames, 33, 3).
 
     x, y are normalised to the frame; z is depth relative to the hips' midpoint in the same scale as x (MediaPipe's
@@ -203,5 +204,5 @@ def pose_stream(points: np.ndarray, camera: Camera, fps: int, track_id: int = 0)
         cam = camera.to_camera(frame_points)
         world = (cam - 0.5 * (cam[23] + cam[24])).astype(np.float32)
         person = PersonPose(track_id, lm, world)
-        samples.append(PoseSample(i, i * NS_PER_S // fps, camera.width, camera.height, (person,)))
+        samples.append(PoseSample(i, int(i * NS_PER_S // Fraction(fps)), camera.width, camera.height, (person,)))
     return samples

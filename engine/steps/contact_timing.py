@@ -48,6 +48,18 @@ def velocity(x: np.ndarray, window: int, rate_hz: float, lag: int | None = None)
     return _lagged(x, window, 1, lag, np.full(x.shape, np.nan)) * rate_hz
 
 
+def velocity_on_times(x: np.ndarray, t_ns: np.ndarray, window: int, lag: int | None = None) -> np.ndarray:
+    """`velocity` on the samples' own timestamps: the fitted slope per sample over the fitted slope of time per
+    sample, so that a dropped frame or a timestamp rounded to the millisecond counts as the time it is. At a steady
+    rate it equals `velocity` at that rate."""
+    if t_ns.shape != (x.shape[0],):
+        raise ValueError("need one timestamp per sample")
+    per_sample = velocity(x, window, 1.0, lag)
+    seconds_per_sample = velocity((t_ns - t_ns[0]).astype(np.float64) / 1e9, window, 1.0, lag)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return per_sample / seconds_per_sample.reshape((-1,) + (1,) * (x.ndim - 1))
+
+
 def damp_lateral(v: np.ndarray, direction: np.ndarray, weight: float) -> np.ndarray:
     """v (n, m, 3) with its horizontal part across `direction` (n, 3) scaled by `weight`. A foot lands along the
     direction of travel and downwards; across it, in a side view, lies the depth axis, which from MediaPipe's world

@@ -7,15 +7,21 @@ which follows the peak by a different time for every gait (-25 ms to +85 ms).
 
 `render` smooths symmetrically, waits up to `render_lookahead_ms` and measures the ground's velocity twice, on the
 landed foot after the peak and on the stance foot before it. `live` is causal: the heel lead is smoothed with at most
-`live_peak_lag_frames` samples after each value and a peak is confirmed `live_confirm_frames` later; foot velocities
-use at most `live_velocity_lag_frames` samples after theirs; the ground's velocity comes from the foot that was on the
-ground just before. A step is emitted as soon as its landing is seen, or predicted (the foot's slowing extended in a
-straight line across at most `live_landing_ahead_frames` of the velocity window's lag), or, when neither happens,
+`live_peak_lag_ms` of samples after each value and a peak is confirmed `live_confirm_ms` later (at least one sample);
+foot velocities use at most `live_velocity_lag_ms` of samples after theirs; the ground's velocity comes from the foot
+that was on the ground just before. A step is emitted as soon as its landing is seen, or predicted (the foot's slowing
+extended in a straight line across at most `live_landing_ahead_ms` of the velocity window's lag), or, when neither
+happens,
 `contact_offset_ms` after the peak once `live_landing_after_ms` has passed. A track that begins at a step has no
 velocity there to see the landing in: that step is placed `contact_offset_ms` after its peak at once.
 
 The last step of a stop, the trailing foot set down beside the other, never leads: closing_step finds it once the
 feet have rested together for `stop_hold_ms` (render: within the look-ahead; live: that much later).
+
+Every duration in milliseconds is resolved on the samples' own timestamps, never through a frame count: a window of
+d ms holds the samples within d ms plus half a frame (what rounding d to frames does at a steady rate), with
+`TIMESTAMP_SLACK_NS` more, so timestamps rounded to the millisecond (Matroska, WebM) never move a sample in or out;
+each sample is decided exactly once, when the samples its look-ahead needs have come, however irregular the rate.
 """
 from __future__ import annotations
 
@@ -28,21 +34,25 @@ import numpy as np
 from footfall.engine.messages import PoseSample, StepEvent
 from footfall.engine.steps.closing_step import closing_foot
 from footfall.engine.steps.contact_timing import (damp_lateral, landed_foot_ground, landing_ahead, landing_index,
-                                                   smooth, stance_foot_ground, velocity)
+                                                   smooth, stance_foot_ground, velocity_on_times)
 from footfall.engine.steps.gait_signal import (HEEL_L, HEEL_R, TOE_L, TOE_R, BodyFrame, body_frame, legs_swapped,
                                                screen_facing)
+
+
+TIMESTAMP_SLACK_NS = 2_000_000  # two timestamps each rounded to the millisecond are under 1 ms off their difference
+PERIOD_SAMPLES = 15  # the frame period is the median of this many recent intervals
 
 
 @dataclass(frozen=True)
 class StepParams:
     mode: Literal["live", "render"] = "render"
-    live_confirm_frames: int = 1  # live: samples after a peak that must fall below it
-    live_window_frames: int = 5  # live: smoothing and velocity window
-    live_peak_lag_frames: int = 0  # live: samples after a heel-lead value that its smoothing may use
-    live_velocity_lag_frames: int = 2  # live: samples after a foot velocity that its estimate may use
-    live_landing_ahead_frames: float = 1.0  # live: how far past the newest velocity a landing may be predicted
+    live_confirm_ms: float = 20.0  # live: how long after a peak samples must fall below it (at least one sample)
+    live_window_ms: float = 170.0  # live: smoothing and velocity window (the nearest odd number of samples, >= 3)
+    live_peak_lag_ms: float = 0.0  # live: how much later samples a heel-lead value's smoothing may use
+    live_velocity_lag_ms: float = 67.0  # live: how much later samples a foot velocity's estimate may use
+    live_landing_ahead_ms: float = 33.0  # live: how far past the newest velocity a landing may be predicted
     render_lookahead_ms: float = 250.0  # how far render mode may look ahead of a peak
-    render_window_frames: int = 5  # render mode's symmetric smoothing and velocity window (odd)
+    render_window_ms: float = 170.0  # render mode's symmetric smoothing and velocity window (nearest odd samples)
     peak_window_ms: float = 150.0  # a peak is the highest point this far before it (and, rendering, after it)
     prominence_legs: float = 0.15  # a peak must rise this far (in leg lengths) above the recent trough
     prominence_window_ms: float = 700.0
@@ -74,17 +84,16 @@ class StepParams:
     def __post_init__(self) -> None:
         if self.mode not in ("live", "render"):
             raise ValueError(f"mode must be live or render, not {self.mode!r}")
-        if self.live_confirm_frames < 1:
-            raise ValueError("live_confirm_frames must be at least 1")
+        if self.live_confirm_ms < 0:
+            raise ValueError("live_confirm_ms must not be negative")
         if not 0 < self.render_lookahead_ms <= 1000:
             raise ValueError("render_lookahead_ms must be in (0, 1000]")
-        if self.render_window_frames < 3 or self.render_window_frames % 2 == 0:
-            raise ValueError("render_window_frames must be odd and at least 3")
-        if self.live_window_frames < 3 or not all(0 <= lag < self.live_window_frames
-                                                  for lag in (self.live_peak_lag_frames, self.live_velocity_lag_frames)):
-            raise ValueError("live_window_frames must be at least 3 and the live lags within 0 .. window - 1")
-        if self.live_landing_ahead_frames < 0:
-            raise ValueError("live_landing_ahead_frames must not be negative")
+        if self.render_window_ms <= 0 or self.live_window_ms <= 0:
+            raise ValueError("render_window_ms and live_window_ms must be positive")
+        if not all(0 <= lag < self.live_window_ms for lag in (self.live_peak_lag_ms, self.live_velocity_lag_ms)):
+            raise ValueError("the live lags must be within 0 .. live_window_ms")
+        if self.live_landing_ahead_ms < 0:
+            raise ValueError("live_landing_ahead_ms must not be negative")
         if not 0 < self.stop_hold_ms <= self.render_lookahead_ms:
             raise ValueError("stop_hold_ms must be in (0, render_lookahead_ms]: render sees the hold in its look-ahead")
         if not 0 <= self.ground_from_ms < self.ground_to_ms <= self.render_lookahead_ms:
@@ -118,6 +127,8 @@ class _Track:
     foot_step_t: list = field(default_factory=lambda: [None, None])
     count: int = 0
     pending: list[_Pending] = field(default_factory=list)
+    peaks_decided_t: int | None = None  # the newest sample already judged as a peak
+    closing_decided_t: int | None = None  # ... and as a closing step
 
     def clear(self) -> None:
         for d in (self.t, self.points, self.direction, self.heel_px, self.vis, self.recent):
@@ -125,6 +136,7 @@ class _Track:
         self.velocity = np.zeros(2)
         self.count = 0
         self.pending.clear()
+        self.peaks_decided_t = self.closing_decided_t = None
 
     def buffers(self) -> tuple[deque, ...]:
         return self.t, self.points, self.direction, self.heel_px, self.vis
@@ -137,27 +149,69 @@ class StepDetector:
         self.params = params or StepParams()
         self._tracks: dict[int, _Track] = {}
         self._frame_ns = 33_333_333
+        self._intervals: deque[int] = deque(maxlen=PERIOD_SAMPLES)
         self._frame_size = (1, 1)
         self._last_t: int | None = None
 
-    def _frames(self, ms: float) -> int:
+    @property
+    def _tolerance_ns(self) -> float:
+        """How far past a window's edge a sample still belongs to it: half a frame, and the timestamps' rounding."""
+        return self._frame_ns / 2 + TIMESTAMP_SLACK_NS
+
+    def _span(self, t: np.ndarray, c: int, start_ms: float, end_ms: float) -> slice:
+        """The samples from `start_ms` to `end_ms` after sample c (negative: before it) on the timestamps `t`."""
+        tol = self._tolerance_ns
+        lo = int(np.searchsorted(t, t[c] + start_ms * 1e6 - tol, side="left"))
+        hi = int(np.searchsorted(t, t[c] + end_ms * 1e6 + tol, side="right"))
+        return slice(lo, max(lo, hi))
+
+    def _has_followed(self, t: np.ndarray, c: int, ms: float) -> bool:
+        """Whether the sample `ms` after sample c (to the nearest sample, and at least the next one) has come."""
+        return c < len(t) - 1 and t[-1] - t[c] > ms * 1e6 - self._tolerance_ns + 2 * TIMESTAMP_SLACK_NS
+
+    def _samples(self, ms: float) -> int:
+        """How many samples `ms` spans at the current frame period, to the nearest."""
         return int(round(ms * 1e6 / self._frame_ns))
 
-    def _window(self, live_lag: int) -> tuple[int, int]:
-        """(smoothing or velocity window, samples after the estimated one it uses): `live_lag` in live mode, the
-        centred window in render mode."""
+    def _window(self, live_lag_ms: float) -> tuple[int, int]:
+        """(smoothing or velocity window, samples after the estimated one it uses), in samples at the current frame
+        period: the window the nearest odd count (at least 3), the lag `live_lag_ms` in live mode (within the
+        window), centred in render mode."""
         p = self.params
+        window_ms = p.live_window_ms if p.mode == "live" else p.render_window_ms
+        window = max(3, 2 * int(np.floor(window_ms * 1e6 / self._frame_ns / 2)) + 1)
         if p.mode == "live":
-            return p.live_window_frames, live_lag
-        return p.render_window_frames, p.render_window_frames // 2
+            return window, min(window - 1, self._samples(live_lag_ms))
+        return window, window // 2
 
     @property
-    def lookahead_frames(self) -> int:
-        """Samples that must follow a peak before it is decided."""
+    def _confirm_samples(self) -> int:
+        """Live: samples after a peak that must fall below it."""
+        return max(1, self._samples(self.params.live_confirm_ms))
+
+    @property
+    def _live_lookahead_samples(self) -> int:
+        """Live: samples that must follow a peak before it is judged."""
+        return self._window(self.params.live_peak_lag_ms)[1] + self._confirm_samples
+
+    def _peak_ready(self, t: np.ndarray, c: int) -> bool:
+        """Whether enough samples follow sample c to judge it as a peak: live, a fixed number of samples; render,
+        its look-ahead in time."""
         p = self.params
         if p.mode == "live":
-            return p.live_peak_lag_frames + p.live_confirm_frames
-        return max(1, self._frames(p.render_lookahead_ms))
+            return c <= len(t) - 1 - self._live_lookahead_samples
+        return self._has_followed(t, c, p.render_lookahead_ms)
+
+    def _closing_ready(self, t: np.ndarray, c: int) -> bool:
+        """Whether sample c can be judged as the start of a closing step's hold: render, when its look-ahead has come
+        (which holds the hold); live, as soon as the hold has."""
+        p = self.params
+        return self._has_followed(t, c, p.render_lookahead_ms if p.mode == "render" else p.stop_hold_ms)
+
+    @staticmethod
+    def _undecided(t: np.ndarray, decided_t: int | None) -> int:
+        """Index of the oldest sample not judged yet."""
+        return 0 if decided_t is None else int(np.searchsorted(t, decided_t, side="right"))
 
     def watermark_ns(self) -> int:
         """No step still to come has a contact time before this (for rendering audio ahead)."""
@@ -166,16 +220,21 @@ class StepDetector:
         p = self.params
         offset = min(p.live_landing_offset_ms, p.live_predicted_offset_ms) if p.mode == "live" else p.landing_offset_ms
         earliest = min(0.0, p.contact_offset_ms, offset - p.landing_search_before_ms)
-        oldest = self._last_t - (self.lookahead_frames + 1) * self._frame_ns
+        oldest = self._last_t
         for track in self._tracks.values():
+            t = np.asarray(track.t, dtype=np.int64)
+            for decided in (track.peaks_decided_t, track.closing_decided_t):
+                i = self._undecided(t, decided)
+                if i < len(t):
+                    oldest = min(oldest, int(t[i]))
             for waiting in track.pending:
                 oldest = min(oldest, waiting.t_peak)
-        return int(oldest + earliest * 1e6)
+        return int(oldest - self._frame_ns + earliest * 1e6)  # a peak is placed up to half a frame before its sample
 
     def push(self, sample: PoseSample) -> list[StepEvent]:
         if self._last_t is not None and sample.t_ns > self._last_t:
-            dt = sample.t_ns - self._last_t
-            self._frame_ns = int(0.8 * self._frame_ns + 0.2 * dt) if self._tracks else dt
+            self._intervals.append(sample.t_ns - self._last_t)
+            self._frame_ns = int(np.median(self._intervals))
         self._last_t = sample.t_ns
         self._frame_size = (sample.width, sample.height)
         events: list[StepEvent] = []
@@ -202,7 +261,8 @@ class StepDetector:
     def _finish(self, track: _Track, track_id: int, now_ns: int) -> list[StepEvent]:
         """A track's last steps, decided with what it has: the peaks within the look-ahead, the landings waiting."""
         events = []
-        for centre in range(len(track.t) - self.lookahead_frames, len(track.t)):
+        t = np.asarray(track.t, dtype=np.int64)
+        for centre in range(self._undecided(t, track.peaks_decided_t), len(t)):
             events.extend(self._decide(track, track_id, now_ns, centre))
         if self.params.mode == "live":
             events.extend(self._resolve_pending(track, now_ns, final=True))
@@ -230,15 +290,25 @@ class StepDetector:
         track.direction.append(direction)
         track.heel_px.append(np.stack([frame.heel_px(0), frame.heel_px(1)]))
         track.vis.append(np.array(frame.foot_visibility))
-        keep = (self.lookahead_frames + self._frames(max(p.prominence_window_ms, p.landing_search_before_ms
-                                                         + p.ground_to_ms + p.ground_window_ms)) + 4)
-        while len(track.t) > keep:
+        ahead_ns = (p.render_lookahead_ms * 1e6 if p.mode == "render"
+                    else self._live_lookahead_samples * self._frame_ns)
+        keep_ns = ahead_ns + max(p.prominence_window_ms, p.landing_search_before_ms + p.ground_to_ms
+                                 + p.ground_window_ms) * 1e6 + 4 * self._frame_ns
+        while len(track.t) > 2 and track.t[-1] - track.t[0] > keep_ns:
             for d in track.buffers():
                 d.popleft()
-        events = self._decide(track, person.track_id, sample.t_ns, len(track.t) - 1 - self.lookahead_frames)
-        hold = max(1, self._frames(p.stop_hold_ms))
-        at = len(track.t) - 1 - (self.lookahead_frames if p.mode == "render" else hold)
-        events.extend(self._decide_closing(track, person.track_id, sample.t_ns, at, hold))
+        t = np.asarray(track.t, dtype=np.int64)
+        events = []
+        c = self._undecided(t, track.peaks_decided_t)
+        while c < len(t) and self._peak_ready(t, c):
+            events.extend(self._decide(track, person.track_id, sample.t_ns, c))
+            track.peaks_decided_t = int(t[c])
+            c += 1
+        c = self._undecided(t, track.closing_decided_t)
+        while c < len(t) and self._closing_ready(t, c):
+            events.extend(self._decide_closing(track, person.track_id, sample.t_ns, c))
+            track.closing_decided_t = int(t[c])
+            c += 1
         if p.mode == "live":
             events.extend(self._resolve_pending(track, sample.t_ns))
         return events
@@ -271,7 +341,7 @@ class StepDetector:
     def _envelope(self, track: _Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times, leading-heel envelope, leading foot) over the buffer; -inf where the leading foot is unseen."""
         p = self.params
-        points = smooth(np.array(track.points), *self._window(p.live_peak_lag_frames))
+        points = smooth(np.array(track.points), *self._window(p.live_peak_lag_ms))
         direction = np.array(track.direction)
         lead = np.stack([np.einsum("nk,nk->n", points[:, HEEL_L], direction),
                          np.einsum("nk,nk->n", points[:, HEEL_R], direction)], axis=1)
@@ -292,14 +362,14 @@ class StepDetector:
         peak = env[c]
         if not np.isfinite(peak):
             return []
-        k_before = max(1, self._frames(p.peak_window_ms))
-        k_after = p.live_confirm_frames if p.mode == "live" else min(self.lookahead_frames, k_before)
-        after = env[c + 1:c + 1 + k_after]
-        before = env[max(0, c - k_before):c]
+        before = env[self._span(t, c, -p.peak_window_ms, 0).start:c]
+        if p.mode == "live":
+            after = env[c + 1:c + 1 + self._confirm_samples]
+        else:
+            after = env[c + 1:self._span(t, c, 0, min(p.render_lookahead_ms, p.peak_window_ms)).stop]
         if np.any(after >= peak) or np.any(before > peak):
             return []
-        window = self._frames(p.prominence_window_ms)
-        earlier = env[max(0, c - window):c]
+        earlier = env[self._span(t, c, -p.prominence_window_ms, 0).start:c]
         earlier = earlier[np.isfinite(earlier)]
         if earlier.size == 0:
             return []
@@ -324,16 +394,18 @@ class StepDetector:
         landed = self._landing_ns(track, c, lead)
         return self._emit(track, event, landed if landed is not None else event.t_ns, now_ns)
 
-    def _decide_closing(self, track: _Track, track_id: int, now_ns: int, c: int, hold: int) -> list[StepEvent]:
-        """Whether a foot that never led came to rest beside the other at `c` (closing_step), seen for `hold` samples:
-        the last step of a stop, timed at its first still sample."""
+    def _decide_closing(self, track: _Track, track_id: int, now_ns: int, c: int) -> list[StepEvent]:
+        """Whether a foot that never led came to rest beside the other at `c` (closing_step), seen for
+        `stop_hold_ms` (at least one sample): the last step of a stop, timed at its first still sample."""
         p = self.params
-        if c < 1 or c + hold >= len(track.t):
+        t = np.asarray(track.t, dtype=np.int64)
+        end = max(c + 2, self._span(t, c, 0, p.stop_hold_ms).stop)  # the hold's samples, c included
+        if c < 1 or end > len(t):
             return []
-        lo = max(0, c - self._frames(p.prominence_window_ms))
-        if np.any(np.array(track.vis)[c - 1:c + hold + 1] < p.min_visibility):
+        lo = self._span(t, c, -p.prominence_window_ms, 0).start
+        if np.any(np.array(track.vis)[c - 1:end] < p.min_visibility):
             return []
-        points = smooth(np.array(track.points)[lo:c + hold + 1], *self._window(p.live_peak_lag_frames))
+        points = smooth(np.array(track.points)[lo:end], *self._window(p.live_peak_lag_ms))
         lead = points[:, [HEEL_L, HEEL_R]] @ np.asarray(track.direction[c])
         found = closing_foot(lead, points[:, [HEEL_L, HEEL_R], 1], c - lo, p.prominence_legs, p.stop_still_legs,
                              p.stop_level_legs)
@@ -355,8 +427,8 @@ class StepDetector:
 
     def _foot_velocities(self, track: _Track) -> np.ndarray:
         """(n, 4, 3) velocities of heels and toes relative to the hips, legs per second, in the mode's window."""
-        window, lag = self._window(self.params.live_velocity_lag_frames)
-        v = velocity(np.array(track.points), window, 1e9 / self._frame_ns, lag)
+        window, lag = self._window(self.params.live_velocity_lag_ms)
+        v = velocity_on_times(np.array(track.points), np.asarray(track.t, dtype=np.int64), window, lag)
         return damp_lateral(v, np.array(track.direction), self.params.lateral_weight)
 
     def _landing_ns(self, track: _Track, c: int, lead: int) -> int | None:
@@ -367,16 +439,16 @@ class StepDetector:
         heel, toe = (HEEL_L, TOE_L) if lead == 0 else (HEEL_R, TOE_R)
         if not np.all(np.isfinite(v[c, [heel, toe]])):
             return None  # the track began at this step: its foot was not seen coming down
-        landed = landed_foot_ground(v[:, heel], v[:, toe],
-                                    slice(c + self._frames(p.ground_from_ms), c + self._frames(p.ground_to_ms) + 1))
-        end = c + self._frames(p.render_stance_until_ms)
-        stance = self._stance_ground(track, v, slice(max(0, end - self._frames(p.ground_window_ms)), max(0, end + 1)))
+        t = np.asarray(track.t, dtype=np.int64)
+        landed = landed_foot_ground(v[:, heel], v[:, toe], self._span(t, c, p.ground_from_ms, p.ground_to_ms))
+        stance = self._stance_ground(track, v, self._span(t, c, p.render_stance_until_ms - p.ground_window_ms,
+                                                          p.render_stance_until_ms))
         known = [g for g in (landed, stance) if g is not None]
         if not known:
             return None
         ground = np.mean(known, axis=0)
-        search = slice(c - self._frames(p.landing_search_before_ms), c + self._frames(p.ground_to_ms) + 1)
-        return self._landing_time(np.array(track.t, dtype=np.int64),
+        search = self._span(t, c, -p.landing_search_before_ms, p.ground_to_ms)
+        return self._landing_time(t,
                                   landing_index(v[:, heel], v[:, toe], ground, search, p.landing_speed_legs_per_s),
                                   p.landing_offset_ms)
 
@@ -388,8 +460,8 @@ class StepDetector:
         p = self.params
         t = np.array(track.t, dtype=np.int64)
         v = self._foot_velocities(track)
-        last = len(t) - 1 - p.live_velocity_lag_frames  # the newest sample with a velocity
-        ground = self._stance_ground(track, v, slice(max(0, last - self._frames(p.ground_window_ms)), last + 1))
+        last = len(t) - 1 - self._window(p.live_velocity_lag_ms)[1]  # the newest sample with a velocity
+        ground = self._stance_ground(track, v, self._span(t, max(last, 0), -p.ground_window_ms, 0)) if last >= 0 else None
         events, still = [], []
         for waiting in track.pending:
             t_peak, event = waiting.t_peak, waiting.event
@@ -406,7 +478,7 @@ class StepDetector:
                 landed = self._landing_time(t, x, p.live_landing_offset_ms)
                 if landed is None and t[last] < t_peak + p.live_landing_after_ms * 1e6:
                     x = landing_ahead(v[:, heel], v[:, toe], ground, last, p.landing_speed_legs_per_s,
-                                      p.live_landing_ahead_frames)
+                                      p.live_landing_ahead_ms * 1e6 / self._frame_ns)
                     landed = self._landing_time(t, x, p.live_predicted_offset_ms)
             if landed is not None:
                 events.extend(self._emit(track, event, landed, now_ns))
