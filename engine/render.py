@@ -5,7 +5,9 @@
 With `[pose] max_people` (`--people`) above 1 the pose workers find several people and the pool names each with a
 stable id, so every person gets their own steps.
 Offline policy: every channel blocks when full, nothing is dropped. Outputs are opened before any work starts, so an
-unwritable path fails at once; on cancel or failure every sink finishes its file as far as it got. The pose workers are
+unwritable path fails at once; they are written under partial names (sinks/staging.py) and renamed into place when the
+render succeeds, so a failed or cancelled render never replaces an existing file; on cancel or failure every sink
+finishes its partial file as far as it got. The pose workers are
 started first; the bank loads on a thread meanwhile, and the mixer's kernels after it while the first frames are
 decoded, so start-up costs overlap; a render's wall time counts from that start.
 """
@@ -33,6 +35,7 @@ from footfall.engine.steps.detector import StepDetector, StepParams
 from footfall.sinks.audio_file import AudioFileSink
 from footfall.sinks.errors import SinkError
 from footfall.sinks.events import EventSink
+from footfall.sinks.staging import StagedOutputs
 from footfall.sinks.video_mux import VideoMuxSink
 from footfall.sources.video_file import VideoFileSource, VideoSourceParams
 
@@ -175,6 +178,14 @@ def check_vocabulary(bank: Bank, params: RenderParams) -> None:
                               f"(have: {', '.join(bank.footwears)})")
 
 
+def stage_outputs(video: Path, output: Path, events_path: Path | None) -> StagedOutputs:
+    """The run's outputs under their partial names; an output that would overwrite the input is refused."""
+    for path in (output, events_path):
+        if path is not None and Path(path).resolve() == Path(video).resolve():
+            raise SinkError(path, "output would overwrite the input video")
+    return StagedOutputs([output] + ([events_path] if events_path is not None else []))
+
+
 def open_outputs(video: Path, output: Path, settings: RenderSettings, events_path: Path | None):
     """Opens the audio/video output and the events file before any work, so a bad path fails at once."""
     sink = open_audio_output(video, output, settings.mixer.sample_rate, settings.render.original_audio)
@@ -187,10 +198,14 @@ def open_outputs(video: Path, output: Path, settings: RenderSettings, events_pat
 
 
 def render_file(video: Path, output: Path, settings: RenderSettings, events_path: Path | None = None,
-                bank_spec: str | None = None, progress: Progress | None = None) -> RenderSummary:
-    """Renders `video`'s footsteps into `output`. Raises SourceError/SinkError/BankError/StageFailed on failure and
-    KeyboardInterrupt on cancel, with every output finished as far as it got."""
+                bank_spec: str | None = None, progress: Progress | None = None,
+                staged: StagedOutputs | None = None) -> RenderSummary:
+    """Renders `video`'s footsteps into `output` (and the events into `events_path`), written under the partial names
+    of `staged` and moved into place once the render succeeds. Raises SourceError/SinkError/BankError/StageFailed on
+    failure and KeyboardInterrupt on cancel, with every partial output finished as far as it got (`staged.kept()`);
+    a failure before rendering began leaves none."""
     started_at = time.perf_counter()
+    staged = staged if staged is not None else stage_outputs(video, output, events_path)
     source = VideoFileSource(video, settings.source)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-prepare") as prepare:
         bank_loaded = prepare.submit(open_bank, bank_spec)
@@ -198,6 +213,13 @@ def render_file(video: Path, output: Path, settings: RenderSettings, events_path
         with PosePool(settings.pose, *source.analysis_shape) as pool:  # workers start while the bank loads
             bank = bank_loaded.result()
             check_vocabulary(bank, settings.render)
-            sink, events_sink = open_outputs(video, output, settings, events_path)
-            return run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank, progress,
-                                source_name=str(video), pose_pool=pool, started_at=started_at)
+            try:
+                sink, events_sink = open_outputs(video, staged.path(output), settings,
+                                                 staged.path(events_path) if events_path is not None else None)
+            except BaseException:
+                staged.discard()
+                raise
+            summary = run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank, progress,
+                                   source_name=str(video), pose_pool=pool, started_at=started_at)
+    staged.commit()
+    return summary

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 from scipy.interpolate import CubicSpline
@@ -512,30 +512,35 @@ class ProceduralWalkers:
         return rel.astype(np.float32)
 
     def samples(self) -> Iterator[PoseSample]:
-        p = self.params
         for block_start in range(0, self.frame_count, self._BLOCK):
             indices = range(block_start, min(block_start + self._BLOCK, self.frame_count))
-            t_ns = [self.frame_time_ns(i) for i in indices]
-            t_s = np.array(t_ns, dtype=np.float64) / NS_PER_S
-            per_walker = []
-            for walker in self.walkers:
-                present = (t_s >= walker.spec.start_s) & (t_s < walker.end_s)
-                world = walker.world(t_s)
-                per_walker.append((walker, present, self._landmarks(world), self._world_landmarks(world)))
-            for row, (i, t) in enumerate(zip(indices, t_ns)):
-                persons = []
-                for walker, present, landmarks, world_lm in per_walker:
-                    lm = landmarks[row]
-                    if not present[row] or not np.any(lm[:, 3] >= 1.0):
-                        continue
-                    lm = lm.astype(np.float32)
-                    if p.noise_px > 0:
-                        rng = np.random.default_rng([p.seed, i, walker.spec.track_id])
-                        jitter = rng.normal(0.0, p.noise_px, size=(NUM_LANDMARKS, 2))
-                        lm[:, 0] += (jitter[:, 0] / p.width).astype(np.float32)
-                        lm[:, 1] += (jitter[:, 1] / p.height).astype(np.float32)
-                    persons.append(PersonPose(walker.spec.track_id, lm, world_lm[row].copy()))
-                yield PoseSample(frame_index=i, t_ns=t, width=p.width, height=p.height, persons=tuple(persons))
+            yield from self.samples_at([self.frame_time_ns(i) for i in indices], block_start)
+
+    def samples_at(self, t_ns: Sequence[int], first_index: int = 0) -> Iterator[PoseSample]:
+        """The scene seen at any media times (a camera's irregular frame times, say), frames numbered on from
+        `first_index`."""
+        p = self.params
+        indices = range(first_index, first_index + len(t_ns))
+        t_s = np.array(t_ns, dtype=np.float64) / NS_PER_S
+        per_walker = []
+        for walker in self.walkers:
+            present = (t_s >= walker.spec.start_s) & (t_s < walker.end_s)
+            world = walker.world(t_s)
+            per_walker.append((walker, present, self._landmarks(world), self._world_landmarks(world)))
+        for row, (i, t) in enumerate(zip(indices, t_ns)):
+            persons = []
+            for walker, present, landmarks, world_lm in per_walker:
+                lm = landmarks[row]
+                if not present[row] or not np.any(lm[:, 3] >= 1.0):
+                    continue
+                lm = lm.astype(np.float32)
+                if p.noise_px > 0:
+                    rng = np.random.default_rng([p.seed, i, walker.spec.track_id])
+                    jitter = rng.normal(0.0, p.noise_px, size=(NUM_LANDMARKS, 2))
+                    lm[:, 0] += (jitter[:, 0] / p.width).astype(np.float32)
+                    lm[:, 1] += (jitter[:, 1] / p.height).astype(np.float32)
+                persons.append(PersonPose(walker.spec.track_id, lm, world_lm[row].copy()))
+            yield PoseSample(frame_index=i, t_ns=t, width=p.width, height=p.height, persons=tuple(persons))
 
     def scene_changes(self) -> list[SceneChange]:
         return [SceneChange(t_ns=round(t * NS_PER_S), surface=surface) for t, surface in self.params.surface_changes]

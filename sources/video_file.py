@@ -17,6 +17,7 @@ import av
 
 from footfall.engine.messages import NS_PER_S, VideoFrame
 from footfall.sources.errors import SourceError
+from footfall.sources.orientation import Orientation, frame_orientation
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,16 @@ def _ns(ticks: int, time_base: Fraction) -> int:
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """A video as a viewer sees it: `width` x `height` are the displayed size (the stored one turned by
+    `orientation`)."""
+
     path: Path
     width: int
     height: int
     rate: Fraction
     frame_count_hint: int
     duration_ns_hint: int
+    orientation: Orientation = Orientation()
 
 
 def probe(path: Path) -> VideoInfo:
@@ -68,11 +73,24 @@ def probe(path: Path) -> VideoInfo:
             dur = _ns(stream.duration, stream.time_base) if stream.duration else int((container.duration or 0) * 1000)
             if stream.codec_context is None or not stream.width or not stream.height:
                 raise SourceError(f"{path}: video stream has no decodable picture size")
-            return VideoInfo(path, stream.width, stream.height, rate, stream.frames or 0, dur)
+            orientation = frame_orientation(_first_frame(container, stream, path))
+            width, height = orientation.display_size(stream.width, stream.height)
+            return VideoInfo(path, width, height, rate, stream.frames or 0, dur, orientation)
     except SourceError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise SourceError(f"{path}: not a readable video ({_reason(exc)})") from None
+
+
+def _first_frame(container, stream, path: Path):
+    """The first picture that decodes (its side data says how it is shown); SourceError when none does."""
+    stream.thread_type = "SLICE"
+    try:
+        for frame in container.decode(stream):
+            return frame
+    except av.error.FFmpegError as exc:
+        raise SourceError(f"{path}: no picture could be decoded ({_reason(exc)})") from None
+    raise SourceError(f"{path}: video stream holds no decodable frames")
 
 
 def _reason(exc: Exception) -> str:
@@ -90,7 +108,7 @@ class VideoFileSource:
 
     @property
     def analysis_shape(self) -> tuple[int, int]:
-        """(height, width) of the images `frames` yields."""
+        """(height, width) of the images `frames` yields, as displayed."""
         w, h = _analysis_size(self.info.width, self.info.height, self.params.max_side)
         return h, w
 
@@ -106,7 +124,8 @@ class VideoFileSource:
             stream.thread_count = p.decode_threads
             tb = Fraction(stream.time_base)
             nominal = int(NS_PER_S / self.info.rate) if self.info.rate else NS_PER_S // 30
-            w, h = _analysis_size(stream.width, stream.height, p.max_side)
+            orientation = self.info.orientation
+            w, h = _analysis_size(stream.width, stream.height, p.max_side)  # stored orientation
             first_pts: int | None = None
             index = 0
             try:
@@ -117,7 +136,7 @@ class VideoFileSource:
                     t_ns = _ns(pts - first_pts, tb)
                     dur = _ns(frame.duration, tb) if frame.duration else nominal
                     image = frame.to_ndarray(format="rgb24", width=w, height=h, threads=p.decode_threads)
-                    yield VideoFrame(index, t_ns, dur, stream.width, stream.height, image)
+                    yield VideoFrame(index, t_ns, dur, self.info.width, self.info.height, orientation.apply(image))
                     index += 1
             except av.error.FFmpegError as exc:
                 raise SourceError(f"{self.path}: corrupt or truncated video after frame {index} ({_reason(exc)})") from None

@@ -56,3 +56,72 @@ def make_audio_only(path: Path, seconds: float = 0.5, rate: int = 48000) -> Path
         for p in a.encode(None):
             out.mux(p)
     return path
+
+
+def stored_picture(displayed: np.ndarray, degrees: int, hflip: bool = False, vflip: bool = False) -> np.ndarray:
+    """The pixels to store so that a player shows `displayed`, by PyAV's documented meaning of
+    `set_display_rotation(degrees, hflip, vflip)`: rotate `degrees` counter-clockwise, then mirror."""
+    picture = displayed
+    if hflip:
+        picture = picture[:, ::-1]
+    if vflip:
+        picture = picture[::-1]
+    return np.ascontiguousarray(np.rot90(picture, k=-(degrees // 90)))
+
+
+def decoded_pictures(path: Path) -> list[tuple[np.ndarray, int, Fraction]]:
+    """Every decoded picture of the first video stream as stored, with its pts and time base."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return [(f.to_ndarray(format="rgb24"), f.pts, s.time_base) for f in c.decode(s)]
+
+
+def write_pictures(path: Path, pictures, times_s, codec: str = "libx264", time_base: Fraction = Fraction(1, 90000),
+                   rotation: tuple[int, bool, bool] | None = None, options: dict | None = None,
+                   pix_fmt: str = "yuv420p") -> Path:
+    """Encodes (H, W, 3) RGB pictures at the given presentation times (seconds, any spacing) with a display matrix
+    (degrees counter-clockwise, hflip, vflip) when given. libx264rgb with rgb24 and qp 0 stores them exactly."""
+    pictures = list(pictures)
+    h, w = pictures[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        v = out.add_stream(codec, rate=30)
+        v.width, v.height, v.pix_fmt = w, h, pix_fmt
+        v.time_base = time_base
+        v.codec_context.time_base = time_base
+        if options:
+            v.options = options
+        if rotation is not None:
+            v.set_display_rotation(rotation[0], hflip=rotation[1], vflip=rotation[2])
+        for picture, t in zip(pictures, times_s):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+            frame.pts = int(round(t / time_base))
+            frame.time_base = time_base
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+    return path
+
+
+def remux(src: Path, dst: Path, time_base: Fraction | None = None, offset_s: float = 0.0) -> Path:
+    """The first video stream copied packet for packet into `dst` (its container from the suffix: .mkv and .webm
+    round every timestamp to the millisecond), optionally re-timed to `time_base` and shifted by `offset_s`."""
+    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+        vs = i.streams.video[0]
+        os_ = o.add_stream_from_template(vs)
+        tb_in = vs.time_base
+        if time_base is not None:
+            os_.time_base = time_base
+        for p in i.demux(vs):
+            if p.dts is None:
+                continue
+            if time_base is not None or offset_s:
+                tb = time_base or tb_in
+                shift = offset_s / tb
+                p.pts = None if p.pts is None else int(round(p.pts * tb_in / tb + shift))
+                p.dts = int(round(p.dts * tb_in / tb + shift))
+                p.duration = int(round((p.duration or 0) * tb_in / tb))
+                p.time_base = tb
+            p.stream = os_
+            o.mux(p)
+    return dst

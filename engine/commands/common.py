@@ -14,12 +14,12 @@ from footfall.sources.errors import SourceError
 EXPECTED_ERRORS = (SourceError, SinkError, BankError, ConfigError, StageFailed, PoseWorkerError)
 
 
-def report(exc: BaseException) -> int:
-    """Prints `footfall: <file>: <problem>` on stderr and returns the failure exit code."""
+def report(exc: BaseException, note: str = "") -> int:
+    """Prints `footfall: <file>: <problem><note>` on stderr and returns the failure exit code."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, StageFailed) and not isinstance(exc.error, EXPECTED_ERRORS):
         message = f"{exc.stage} stage failed: {type(exc.error).__name__}: {message}"
-    print(f"footfall: {message}", file=sys.stderr)
+    print(f"footfall: {message}{note}", file=sys.stderr)
     return 1
 
 

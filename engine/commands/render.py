@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from footfall.engine.cli import positive_int
@@ -36,17 +37,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    staged = None
     try:
         settings = load_settings(args.config, "render", {"surface": args.surface, "footwear": args.footwear,
                                                          "original_audio": args.original_audio}, args.mode)
         settings = settings.with_people(args.people)
+        from footfall.engine.render import stage_outputs
         from footfall.sources.video_file import probe
 
         info = probe(args.input)
+        if not info.orientation.is_identity:
+            print(f"footfall: {args.input} is shown {info.orientation.describe()} (display matrix): analysing the "
+                  f"picture as shown, {info.width}x{info.height}", file=sys.stderr)
+        staged = stage_outputs(args.input, args.output, args.events)
         progress = Progress(info.duration_ns_hint / 1e9, enabled=False if args.quiet else None)
-        summary = render_file(args.input, args.output, settings, args.events, args.bank, progress)
+        summary = render_file(args.input, args.output, settings, args.events, args.bank, progress, staged)
         progress.finish()
     except EXPECTED_ERRORS as exc:
-        return report(exc)
+        return report(exc, staged.note() if staged is not None else "")
+    except KeyboardInterrupt as stop:
+        raise type(stop)(staged.note() if staged is not None else "") from None
     print(summary_line(summary, args.output))
     return 0
