@@ -216,6 +216,9 @@ def render_file(video: Path, output: Path, settings: RenderSettings, events_path
             try:
                 sink, events_sink = open_outputs(video, staged.path(output), settings,
                                                  staged.path(events_path) if events_path is not None else None)
+            except SinkError as exc:
+                staged.discard()
+                raise SinkError(staged.final_of(exc.path), exc.problem) from None
             except BaseException:
                 staged.discard()
                 raise

@@ -39,6 +39,13 @@ class StagedOutputs:
             raise ValueError(f"{final} is not one of this run's outputs")
         return partial_path(final)
 
+    def final_of(self, path: Path) -> Path:
+        """The final name behind a partial path (any other path as it is)."""
+        for final in self.finals:
+            if partial_path(final) == Path(path):
+                return final
+        return Path(path)
+
     def commit(self) -> None:
         """Every partial file renamed to its final name (replacing what was there)."""
         for final in self.finals:

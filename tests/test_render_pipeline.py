@@ -105,22 +105,48 @@ def test_bad_input_or_output_is_one_line_and_exit_1(tmp_path, args, problem):
     assert "Traceback" not in result.stderr
 
 
-def test_cancel_mid_render_leaves_a_playable_file(tmp_path):
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "cancelled"), (signal.SIGTERM, 143, "terminated")])
+def test_cancel_mid_render_keeps_the_old_output_and_a_playable_partial_file(tmp_path, sig, code, word):
     video = make_video(tmp_path / "in.mp4", seconds=150.0, fps=30, size=(64, 48))
     out = tmp_path / "out.mp4"
+    out.write_bytes(b"an earlier render")
+    partial = tmp_path / "out.partial.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "footfall.engine.cli", "render", str(video), "-o", str(out),
                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not out.exists():
+    while time.time() < deadline and not partial.exists():
         time.sleep(0.1)
     time.sleep(10.0)  # past start-up (pose workers, first JIT compile), far from the end
     assert proc.poll() is None, "the render finished before it could be cancelled"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "footfall: cancelled"
-    with av.open(str(out)) as c:
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == f"footfall: {word}; what was written so far is in {partial}"
+    assert out.read_bytes() == b"an earlier render"
+    with av.open(str(partial)) as c:
         frames = sum(1 for _ in c.decode(video=0))
-    samples = read_audio(out).shape[1]
+    samples = read_audio(partial).shape[1]
     assert 0 < frames < 4500
     assert 0 < samples < 150 * SR
+
+
+def test_a_failed_render_leaves_an_existing_output_untouched(tmp_path):
+    make_video(tmp_path / "in.mp4", seconds=0.2)
+    (tmp_path / "out.wav").write_bytes(b"keep me")
+    result = subprocess.run([sys.executable, "-m", "footfall.engine.cli", "render", "in.mp4", "-o", "out.wav",
+                             "--surface", "gravle", "--quiet"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert result.returncode == 1
+    assert (tmp_path / "out.wav").read_bytes() == b"keep me"
+    assert not (tmp_path / "out.partial.wav").exists()  # it failed before rendering: nothing to keep
+
+
+def test_a_file_size_limit_is_one_line_naming_the_file(tmp_path):
+    video = make_video(tmp_path / "in.mp4", seconds=20.0, fps=30, size=(64, 48))
+    (tmp_path / "out.wav").write_bytes(b"keep me")
+    command = f"ulimit -f 200; exec {sys.executable} -m footfall.engine.cli render {video} -o out.wav --quiet"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1, result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.startswith("footfall:")]
+    assert len(lines) == 1 and "out.partial.wav" in lines[0] and "too large" in lines[0].lower(), result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "out.wav").read_bytes() == b"keep me"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import resource
 import signal
 from collections import deque
 from multiprocessing import shared_memory
@@ -95,7 +96,16 @@ class PosePool:
                 raise PoseWorkerError(str(exc)) from None
         self._slots = params.workers * params.in_flight_per_worker
         self._shape = (max_height, max_width, 3)
-        self._shm = shared_memory.SharedMemory(create=True, size=self._slots * max_height * max_width * 3)
+        size = self._slots * max_height * max_width * 3
+        file_limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if file_limit != resource.RLIM_INFINITY and size > file_limit:  # trying would leave the stdlib's tracker noise
+            raise PoseWorkerError(f"cannot make the {size / 2**20:.0f} MiB shared frame buffer for the pose workers: "
+                                  f"the file size limit is {file_limit} bytes (ulimit -f)")
+        try:
+            self._shm = shared_memory.SharedMemory(create=True, size=size)
+        except OSError as exc:
+            raise PoseWorkerError(f"cannot make the {size / 2**20:.0f} MiB shared frame buffer for the pose workers: "
+                                  f"{exc.strerror or exc}") from None
         self._ring = np.ndarray((self._slots, *self._shape), dtype=np.uint8, buffer=self._shm.buf)
         ctx = worker_context(start_method, params.preload)
         self._results: mp.Queue = ctx.Queue()
