@@ -22,7 +22,9 @@ def register(subparsers) -> None:
     p = sub.add_parser("build", help="render the procedural bank to a directory")
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--variations", type=int, default=8, help="variations per surface, footwear and intensity")
+    p.add_argument("--variations", type=int, default=10, help="walk variations per surface, footwear and intensity")
+    p.add_argument("--run-variations", type=int, default=6,
+                   help="run variations (one sharper strike) per surface, footwear and intensity; 0: none")
     p.add_argument("--surfaces", default="", help="comma-separated subset of surfaces (default: all)")
     p.add_argument("--footwears", default="", help="comma-separated subset of footwear (default: all)")
     p.set_defaults(run=_build)
@@ -60,7 +62,8 @@ def _build(args: argparse.Namespace) -> int:
 
     try:
         params = ProceduralParams(
-            seed=args.seed, variations=args.variations, surfaces=_names(args.surfaces), footwears=_names(args.footwears)
+            seed=args.seed, variations=args.variations, run_variations=args.run_variations,
+            surfaces=_names(args.surfaces), footwears=_names(args.footwears),
         )
         start = time.perf_counter()
         bank = build_procedural_bank(params)
