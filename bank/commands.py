@@ -39,11 +39,16 @@ def register(subparsers) -> None:
     p.add_argument("bank", nargs="?", default=None, metavar="BANK", help="bank or recordings directory (default: the built-in bank)")
     p.set_defaults(run=_info)
 
-    p = sub.add_parser("compare", help="compare a bank's surfaces with real recordings (centroid, decay, loudness)")
+    p = sub.add_parser("compare", help="compare a bank's surfaces with real recordings (spectrum, decay, loudness, "
+                                       "tonality, variant spread)")
     p.add_argument("--bank", default=None, help="bank directory (default: the built-in bank)")
     p.add_argument("--reference", type=Path, required=True, metavar="DIR", help="folder of real footstep recordings")
     p.add_argument("--intensity", type=float, default=1.0, help="bank intensity layer to measure (default 1.0)")
+    p.add_argument("--gait", choices=("walk", "run", "all"), default="walk",
+                   help="which samples to measure: made for walking (default), for running, or all")
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the figures as JSON")
+    p.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
+                   help="also draw spectrograms of synthetic and real steps, one row per surface")
     p.set_defaults(run=_compare)
 
 
@@ -122,15 +127,16 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from footfall.bank.compare import compare_with_references, format_table
+    from footfall.bank.compare import compare_with_references, format_table, measured_entries, reference_files
     from footfall.bank.format import BankError
     from footfall.bank.open import open_bank
 
     if not args.reference.is_dir():
         return _fail(f"{args.reference}: reference folder not found")
+    gait = None if args.gait == "all" else args.gait
     try:
         bank = open_bank(args.bank)
-        rows = compare_with_references(bank, args.reference, intensity=args.intensity)
+        rows = compare_with_references(bank, args.reference, intensity=args.intensity, gait=gait)
     except (BankError, ValueError, OSError) as exc:
         return _fail(str(exc))
     print(format_table(rows))
@@ -139,4 +145,19 @@ def _compare(args: argparse.Namespace) -> int:
             args.json.write_text(json.dumps(rows, indent=1) + "\n")
         except OSError as exc:
             return _fail(f"{args.json}: cannot write ({exc.strerror or exc})")
+    if args.plot is not None:
+        from footfall.bank.spectrogram_plot import plot_surfaces
+
+        real, _ = reference_files(bank, args.reference)
+        panels = []
+        for surface in bank.surfaces:
+            idx = measured_entries(bank, surface, args.intensity, gait)
+            first = bank.entries[idx[0]].footwear  # consecutive variants of one shoe: what one walker plays
+            synth = [bank.clip(i) for i in idx if bank.entries[i].footwear == first]
+            panels.append((surface, synth, [audio for _, audio in real.get(surface, [])]))
+        try:
+            plot_surfaces(panels, bank.sample_rate, args.plot)
+        except (OSError, ValueError) as exc:
+            return _fail(f"{args.plot}: cannot write the plot ({exc})")
+        print(f"spectrograms: {args.plot}")
     return EXIT_OK

@@ -196,22 +196,14 @@ def reference_surface(path: Path, tokens: dict[str, tuple[str, ...]]) -> tuple[s
     return ()
 
 
-def compare_with_references(
-    bank: Bank, reference_dir: Path, intensity: float | None = 1.0, tokens: dict[str, tuple[str, ...]] | None = None,
-    gait: str | None = "walk",
-) -> list[dict]:
-    """Per surface that has references: the bank's figures beside the real recordings' figures.
-
-    Reference files are matched to surfaces by the words in their names (the surface names and each surface's
-    `reference_tokens` in config/surfaces.toml, e.g. minetest 'hard' -> concrete and tile). Only bank entries at the
-    intensity nearest `intensity` and made for `gait` (or for any gait; None: every entry) are measured. Every bank
-    surface has a row (`real` None where no recording matched it); files that match no surface are listed in a row
-    with surface '-' so nothing is silently skipped.
-    """
+def reference_files(bank: Bank, reference_dir: Path, tokens: dict[str, tuple[str, ...]] | None = None
+                    ) -> tuple[dict[str, list[tuple[Path, np.ndarray]]], list[str]]:
+    """The recordings under reference_dir per bank surface, as (path, mono audio at the bank's rate), and the names
+    of files that match no surface. Files are matched by the words in their names (the surface names and each
+    surface's `reference_tokens` in config/surfaces.toml, e.g. minetest 'hard' -> concrete and tile)."""
     from footfall.bank.folder import read_audio
     from footfall.bank.vocabulary import load_vocabulary
 
-    sr = bank.sample_rate
     if tokens is None:
         vocab = load_vocabulary()
         tokens = {s: (s, *r.reference_tokens) for s, r in vocab.surfaces.items()}
@@ -219,24 +211,47 @@ def compare_with_references(
         s: (s,) for s in bank.surfaces if s not in tokens
     }
     files = sorted(p for p in Path(reference_dir).rglob("*") if p.is_file() and p.suffix.lower() in REFERENCE_SUFFIXES)
-    real: dict[str, list[tuple[Path, dict]]] = {}
+    real: dict[str, list[tuple[Path, np.ndarray]]] = {}
     unmatched = []
     for path in files:
         surfaces = reference_surface(path, tokens)
         if not surfaces:
             unmatched.append(path.name)
             continue
-        figures = describe(read_audio(path, sr), sr)
+        audio = read_audio(path, bank.sample_rate)
         for s in surfaces:
-            real.setdefault(s, []).append((path, figures))
+            real.setdefault(s, []).append((path, audio))
+    return real, unmatched
+
+
+def measured_entries(bank: Bank, surface: str, intensity: float | None, gait: str | None) -> list[int]:
+    """Indices of a surface's entries at the intensity layer nearest `intensity` (None: all) made for `gait` or for
+    any gait (None: every gait), in bank order."""
+    idx = [i for i, e in enumerate(bank.entries) if e.surface == surface and (gait is None or e.gait in (gait, "any"))]
+    if intensity is not None and idx:
+        levels = np.array([bank.entries[i].intensity for i in idx])
+        nearest = levels[np.argmin(np.abs(levels - intensity))]
+        idx = [i for i in idx if bank.entries[i].intensity == nearest]
+    return idx
+
+
+def compare_with_references(
+    bank: Bank, reference_dir: Path, intensity: float | None = 1.0, tokens: dict[str, tuple[str, ...]] | None = None,
+    gait: str | None = "walk",
+) -> list[dict]:
+    """Per bank surface: the bank's figures beside the real recordings' figures (see `reference_files`).
+
+    Only entries chosen by `measured_entries(bank, surface, intensity, gait)` are measured. Every bank surface has
+    a row (`real` None where no recording matched it); files that match no surface are listed in a row with surface
+    '-' so nothing is silently skipped.
+    """
+    sr = bank.sample_rate
+    files, unmatched = reference_files(bank, reference_dir, tokens)
+    described: dict[Path, dict] = {}
+    real = {s: [(p, described.setdefault(p, describe(a, sr))) for p, a in takes] for s, takes in files.items()}
     rows = []
     for surface in bank.surfaces:
-        idx = [i for i, e in enumerate(bank.entries)
-               if e.surface == surface and (gait is None or e.gait in (gait, "any"))]
-        if intensity is not None and idx:
-            levels = np.array([bank.entries[i].intensity for i in idx])
-            nearest = levels[np.argmin(np.abs(levels - intensity))]
-            idx = [i for i in idx if bank.entries[i].intensity == nearest]
+        idx = measured_entries(bank, surface, intensity, gait)
         figures = {i: describe(bank.clip(i), sr) for i in idx}
         groups: dict[tuple, list[dict]] = {}
         for i in idx:
