@@ -70,6 +70,7 @@ class StepParams:
     max_gap_ms: float = 300.0  # a person unseen this long starts afresh
     reference_leg_fraction: float = 0.3  # leg length / frame height at depth 1.0
     intensity_speed_legs_per_s: float = 4.0  # heel speed before contact that maps to intensity ~0.63
+    run_interval_ms: float = 430.0  # steps closer than this after the person's previous one are running
 
     def __post_init__(self) -> None:
         if self.mode not in ("live", "render"):
@@ -116,6 +117,7 @@ class _Track:
     last_t: int | None = None
     last_step_t: int | None = None
     foot_step_t: list = field(default_factory=lambda: [None, None])
+    gait: str = "walk"
     count: int = 0
     pending: list[_Pending] = field(default_factory=list)
 
@@ -349,9 +351,19 @@ class StepDetector:
     def _emit(self, track: _Track, event: StepEvent, contact: int, now_ns: int) -> list[StepEvent]:
         if track.last_step_t is not None and contact - track.last_step_t < self.params.min_step_interval_ms * 1e6:
             return []
+        track.gait = self._gait(track, contact)
         track.last_step_t = contact
         track.foot_step_t[0 if event.foot == "left" else 1] = contact
-        return [replace(event, t_ns=contact, delay_ns=int(max(0, now_ns - contact)))]
+        return [replace(event, t_ns=contact, delay_ns=int(max(0, now_ns - contact)), gait=track.gait)]
+
+    def _gait(self, track: _Track, contact: int) -> str:
+        """Running cadence: this step follows the previous one within run_interval_ms; a run stays a run across one
+        missed step (twice that); the first step of a track is a walk."""
+        if track.last_step_t is None:
+            return "walk"
+        interval = contact - track.last_step_t
+        limit = self.params.run_interval_ms * 1e6
+        return "run" if interval < limit or (track.gait == "run" and interval < 2 * limit) else "walk"
 
     def _foot_velocities(self, track: _Track) -> np.ndarray:
         """(n, 4, 3) velocities of heels and toes relative to the hips, legs per second, in the mode's window."""
