@@ -105,7 +105,7 @@ def tonality_db(audio: np.ndarray, sample_rate: int) -> float:
     The 99.5th percentile, over 80 Hz-6 kHz, of the dB spectrum of the first 250 ms after the onset (Hann window,
     zero-padded to 4 Hz bins or finer) minus its running median over 150 Hz. A noise-like sound lands near 9 dB (the
     scatter of a single periodogram's bins alone reaches 8.8 dB at that percentile); modes that ring for longer
-    than the contact push it up, a pure sine reaches 40 dB and more.
+    than the contact push it up: a mode ringing over the contact noise, or a lone sine, reaches about 22 dB.
     """
     from scipy.ndimage import median_filter  # here: the render path loads this module without scipy
     x = _attack_segment(audio, sample_rate)
@@ -133,7 +133,8 @@ def third_octave_profile_db(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def variant_spread_db(profiles: list[np.ndarray]) -> float | None:
     """How much the takes of one sound differ: the median, over pairs of takes, of the mean absolute difference of
-    their third-octave profiles (dB). None for fewer than two takes. Near copies give about 1 dB."""
+    their third-octave profiles (dB). None for fewer than two takes. Copies that differ only in their noise give
+    about 2 dB."""
     if len(profiles) < 2:
         return None
     p = np.array(profiles)
@@ -235,6 +236,21 @@ def measured_entries(bank: Bank, surface: str, intensity: float | None, gait: st
     return idx
 
 
+def played_steps(bank: Bank, surface: str, footwear: str, count: int = 10, intensity: float = 1.0,
+                 gait: str = "walk", depth: float = 1.0, seed: int = 0) -> list[np.ndarray]:
+    """`count` consecutive steps of one person as the mixer plays them (default mixer parameters, mono, one step a
+    second): the bank's variants plus the mixer's per-step level, pitch and filter variation."""
+    from footfall.engine.mixer.mixer import Mixer, MixerParams
+
+    sr = bank.sample_rate
+    mixer = Mixer(MixerParams(sample_rate=sr, channels=1, seed=seed), bank)
+    lead = int(bank.onsets.max())
+    for k in range(count):
+        mixer.trigger(lead + k * sr, surface, footwear, 0.5, depth, intensity, track_id=0, gait=gait)
+    out = mixer.render(lead + count * sr)[:, 0]
+    return [out[k * sr : (k + 1) * sr] for k in range(count)]
+
+
 def compare_with_references(
     bank: Bank, reference_dir: Path, intensity: float | None = 1.0, tokens: dict[str, tuple[str, ...]] | None = None,
     gait: str | None = "walk",
@@ -257,7 +273,11 @@ def compare_with_references(
         for i in idx:
             e = bank.entries[i]
             groups.setdefault((e.footwear, e.intensity, e.gait), []).append(figures[i])
-        synth = summarise(list(figures.values())) | {"spread_db": _spread(list(groups.values()))}
+        played = [[describe(x, sr) for x in played_steps(bank, surface, f, intensity=intensity or 1.0,
+                                                          gait=gait or "walk")]
+                  for f in bank.footwears if any(bank.entries[i].footwear == f for i in idx)]
+        synth = summarise(list(figures.values())) | {"spread_db": _spread(list(groups.values())),
+                                                    "played_spread_db": _spread(played)}
         row = {"surface": surface, "synth": synth, "real": None, "references": [], "band_diff_db": None}
         if surface in real:
             takes: dict[str, list[dict]] = {}
@@ -291,10 +311,10 @@ def format_table(rows: list[dict]) -> str:
     """A plain-text table: synth / real for centroid, decay, RMS, peak, tonality and variant spread, and the
     octave-profile difference; then the real recordings' ranges."""
     head = (f"{'surface':<9} {'n':>7}  {'centroid Hz':>13}  {'decay ms':>11}  {'RMS dBFS':>11}  {'peak dBFS':>11}"
-            f"  {'tonal dB':>11}  {'spread dB':>11}  {'bands':>5}")
+            f"  {'tonal dB':>11}  {'spread dB':>11}  {'played dB':>11}  {'bands':>5}")
     sub = "synth/real"
     lines = [head, f"{'':<9} {'syn/real':>7}  {'synth / real':>13}  {sub:>11}  {sub:>11}  {sub:>11}  {sub:>11}"
-                   f"  {sub:>11}  {'dB':>5}"]
+                   f"  {sub:>11}  {sub:>11}  {'dB':>5}"]
     skipped = []
     num = lambda v, w, d: f"{v:>{w}.{d}f}" if v is not None else f"{'-':>{w}}"
     for r in rows:
@@ -302,18 +322,19 @@ def format_table(rows: list[dict]) -> str:
             skipped = r["references"]
             continue
         s, q = r["synth"], r["real"] or {}
-        pair = lambda k, w, d: f"{num(s.get(k), w, d)}/{num(q.get(k), w, d).strip():<{w}}"
+        pair = lambda k, w, d, real_key=None: f"{num(s.get(k), w, d)}/{num(q.get(real_key or k), w, d).strip():<{w}}"
         count = f"{s['count']:>3}/{q.get('count', '-')!s:<3}"
         lines.append(
             f"{r['surface']:<9} {count}  {pair('centroid_hz', 6, 0)}  {pair('decay_ms', 5, 0)}"
             f"  {pair('rms_dbfs', 5, 1)}  {pair('peak_dbfs', 5, 1)}  {pair('tonality_db', 5, 1)}"
-            f"  {pair('spread_db', 5, 1)}  {num(r['band_diff_db'], 5, 1)}"
+            f"  {pair('spread_db', 5, 1)}  {pair('played_spread_db', 5, 1, 'spread_db')}  {num(r['band_diff_db'], 5, 1)}"
         )
     lines.append("bands: mean |difference| of the octave-band profiles (63 Hz-16 kHz, dB re total energy)")
     lines.append("tonal: 99.5th percentile of the attack's dB spectrum above its 150 Hz running median (80 Hz-6 kHz), "
                  "median per surface")
     lines.append("spread: median difference of third-octave attack profiles between takes of one sound (bank: "
-                 "variants of one footwear and intensity; real: takes of one set)")
+                 "variants of one footwear and intensity; real: takes of one set); played: the same over 10 "
+                 "consecutive steps of one person through the mixer (its level, pitch and filter variation added)")
     ranges = real_ranges(rows)
     if ranges:
         parts = [f"{k.removesuffix('_db')} {lo:.1f}-{hi:.1f} dB" for k, (lo, hi) in ranges.items()]

