@@ -127,7 +127,8 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from footfall.bank.compare import compare_with_references, format_table, measured_entries, reference_files
+    from footfall.bank.compare import (compare_with_references, depth_centroids, format_table, measured_entries,
+                                       reference_files)
     from footfall.bank.format import BankError
     from footfall.bank.open import open_bank
 
@@ -140,6 +141,12 @@ def _compare(args: argparse.Namespace) -> int:
     except (BankError, ValueError, OSError) as exc:
         return _fail(str(exc))
     print(format_table(rows))
+    surface = "concrete" if "concrete" in bank.surfaces else bank.surfaces[0]
+    footwear = "sneaker" if "sneaker" in bank.footwears else bank.footwears[0]
+    centroids = depth_centroids(bank, surface, footwear)
+    print(f"placement: centroid of a {surface} walk ({footwear}) at depth "
+          + " / ".join(f"{d:g}" for d in centroids) + ": " + " / ".join(f"{c:.0f}" for c in centroids.values())
+          + f" Hz ({100 * (1 - centroids[4.0] / centroids[1.0]):.0f}% lower at depth 4)")
     if args.json is not None:
         try:
             args.json.write_text(json.dumps(rows, indent=1) + "\n")

@@ -125,7 +125,8 @@ def third_octave_profile_db(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     x = _attack_segment(audio, sample_rate)
     spec = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
     freqs = np.fft.rfftfreq(x.size, 1.0 / sample_rate)
-    centres = SPREAD_BAND_HZ[0] * 2.0 ** (np.arange(int(round(3 * np.log2(SPREAD_BAND_HZ[1] / SPREAD_BAND_HZ[0]))) + 1) / 3)
+    bands = int(round(3 * np.log2(SPREAD_BAND_HZ[1] / SPREAD_BAND_HZ[0]))) + 1
+    centres = SPREAD_BAND_HZ[0] * 2.0 ** (np.arange(bands) / 3)
     edges = np.concatenate([centres / 2 ** (1 / 6), centres[-1:] * 2 ** (1 / 6)])
     energy = np.array([spec[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(edges[:-1], edges[1:])])
     return 10.0 * np.log10(energy / (energy.sum() + 1e-30) + 1e-12)
@@ -251,6 +252,14 @@ def played_steps(bank: Bank, surface: str, footwear: str, count: int = 10, inten
     return [out[k * sr : (k + 1) * sr] for k in range(count)]
 
 
+def depth_centroids(bank: Bank, surface: str, footwear: str, depths=(1.0, 2.0, 4.0)) -> dict[float, float]:
+    """Median spectral centroid (Hz) of 10 consecutive steps of one person played at each depth: how much duller
+    the mixer's air absorption makes a walker as they go farther."""
+    sr = bank.sample_rate
+    return {d: float(np.median([centroid_hz(x, sr) for x in played_steps(bank, surface, footwear, depth=d)]))
+            for d in depths}
+
+
 def compare_with_references(
     bank: Bank, reference_dir: Path, intensity: float | None = 1.0, tokens: dict[str, tuple[str, ...]] | None = None,
     gait: str | None = "walk",
@@ -327,7 +336,8 @@ def format_table(rows: list[dict]) -> str:
         lines.append(
             f"{r['surface']:<9} {count}  {pair('centroid_hz', 6, 0)}  {pair('decay_ms', 5, 0)}"
             f"  {pair('rms_dbfs', 5, 1)}  {pair('peak_dbfs', 5, 1)}  {pair('tonality_db', 5, 1)}"
-            f"  {pair('spread_db', 5, 1)}  {pair('played_spread_db', 5, 1, 'spread_db')}  {num(r['band_diff_db'], 5, 1)}"
+            f"  {pair('spread_db', 5, 1)}  {pair('played_spread_db', 5, 1, 'spread_db')}"
+            f"  {num(r['band_diff_db'], 5, 1)}"
         )
     lines.append("bands: mean |difference| of the octave-band profiles (63 Hz-16 kHz, dB re total energy)")
     lines.append("tonal: 99.5th percentile of the attack's dB spectrum above its 150 Hz running median (80 Hz-6 kHz), "

@@ -127,7 +127,9 @@ def _mode_set(s: SurfaceRecipe, rng: np.random.Generator) -> tuple[np.ndarray, n
     gains = rng.uniform(0.35, 1.0, len(s.modes_hz))
     q = rng.uniform(1.0 - s.mode_q_spread, 1.0 + s.mode_q_spread, len(s.modes_hz))
     k = max(1, s.mode_cluster)
-    cents = rng.uniform(-s.mode_cluster_cents, s.mode_cluster_cents, (len(centres), k)) if k > 1 else np.zeros((len(centres), 1))
+    cents = np.zeros((len(centres), 1))
+    if k > 1:
+        cents = rng.uniform(-s.mode_cluster_cents, s.mode_cluster_cents, (len(centres), k))
     freqs = (centres[:, None] * 2.0 ** (cents / 1200.0)).ravel()
     share = rng.uniform(0.5, 1.0, (len(centres), k))
     share /= np.sqrt(np.sum(share**2, axis=1, keepdims=True))

@@ -23,9 +23,10 @@ class SurfaceRecipe:
     (f0 / f) ** mode_damping, and ring_roughness (0..1) modulates the ring with noise of ring_roughness_hz bandwidth
     (the foot's changing contact), so the ground rings like a struck object, not like sines.
     grains: granular crunch, grain_rate tiny impulses per second spread over grain_spread_ms after each contact,
-    each ringing in grain_low_hz..grain_high_hz. thud: the low body of a soft ground (low-passed at thud_hz, high-passed at
-    thud_highpass_hz when that is above 0).
-    splash: water slap, spray (800 Hz..splash_high_hz) and bubbles. target_rms_dbfs: active-part loudness at intensity 1.0.
+    each ringing in grain_low_hz..grain_high_hz. thud: the low body of a soft ground (low-passed at thud_hz,
+    high-passed at thud_highpass_hz when that is above 0).
+    splash: water slap, spray (800 Hz..splash_high_hz) and bubbles. target_rms_dbfs: active-part loudness at
+    intensity 1.0.
     """
 
     description: str

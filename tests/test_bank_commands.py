@@ -16,8 +16,8 @@ def run(*argv: str) -> int:
 
 def test_build_info_import_compare(tmp_path, capsys):
     out = tmp_path / "bank"
-    assert run("bank", "build", str(out), "--variations", "2", "--surfaces", "wood,water", "--footwears", "boot", "--seed", "3",
-               "--run-variations", "1") == 0
+    assert run("bank", "build", str(out), "--variations", "2", "--surfaces", "wood,water", "--footwears", "boot",
+               "--seed", "3", "--run-variations", "1") == 0
     bank = load_bank(out)
     assert len(bank.entries) == 2 * 1 * (3 * 2 + 2 * 1) and bank.surfaces == ("water", "wood")  # walks, runs
     assert run("bank", "info", str(out)) == 0

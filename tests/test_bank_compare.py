@@ -62,8 +62,16 @@ def test_variant_spread_sees_near_copies():
 
 def test_plot_writes_spectrograms(tmp_path):
     from footfall.bank.spectrogram_plot import plot_surfaces
-    bank = build_procedural_bank(ProceduralParams(surfaces=("wood",), footwears=("boot",), variations=2, intensities=(1.0,),
-                                                  run_variations=0))
+    bank = build_procedural_bank(ProceduralParams(surfaces=("wood",), footwears=("boot",), variations=2,
+                                                  intensities=(1.0,), run_variations=0))
     path = tmp_path / "steps.png"
     plot_surfaces([("wood", [bank.clip(0), bank.clip(1)], [bank.clip(1)]), ("snow", [bank.clip(0)], [])], SR, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_procedural_walker_far_away_sounds_duller():
+    from footfall.bank.compare import depth_centroids
+    bank = build_procedural_bank(ProceduralParams(surfaces=("concrete",), footwears=("sneaker",), variations=4,
+                                                  intensities=(1.0,), run_variations=0))
+    c = depth_centroids(bank, "concrete", "sneaker")
+    assert c[1.0] > c[2.0] > c[4.0] and c[4.0] < 0.9 * c[1.0]

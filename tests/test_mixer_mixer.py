@@ -11,7 +11,8 @@ from footfall.bank.compare import centroid_hz
 from footfall.engine.mixer.mixer import Mixer, MixerParams
 
 SR = 48000
-EXACT = dict(gain_jitter_db=0.0, pitch_jitter_cents=0.0, master_gain_db=0.0, limiter_threshold_db=0.0, air_cutoff_hz=0.0)
+EXACT = dict(gain_jitter_db=0.0, pitch_jitter_cents=0.0, master_gain_db=0.0, limiter_threshold_db=0.0,
+             air_cutoff_hz=0.0)
 
 
 def click_bank(onsets=(37, 5, 120), length=400, surface="wood", footwear="boot", intensities=None, level=0.5):
@@ -254,7 +255,8 @@ def test_one_person_never_plays_the_same_sample_twice_in_a_row():
 
 def test_gait_picks_samples_made_for_it_and_falls_back_to_any():
     clips = [np.zeros(100, np.float32) for _ in range(4)]
-    entries = [BankEntry("w0", "wood", "boot", 0.5, 10, "t", gait="walk"), BankEntry("w1", "wood", "boot", 0.5, 11, "t", gait="walk"),
+    entries = [BankEntry("w0", "wood", "boot", 0.5, 10, "t", gait="walk"),
+               BankEntry("w1", "wood", "boot", 0.5, 11, "t", gait="walk"),
                BankEntry("r0", "wood", "boot", 0.5, 20, "t", gait="run"), BankEntry("a0", "tile", "boot", 0.5, 30, "t")]
     mixer = Mixer(MixerParams(**EXACT), Bank.from_clips(SR, clips, entries))
     runs = {1000 - mixer.trigger(1000, "wood", "boot", 0.5, 1.0, 0.5, gait="run", track_id=k) for k in range(4)}
