@@ -29,6 +29,7 @@ RUN_STRIKE_MS = (6.0, 22.0)  # a run lands on the midfoot: heel and ball this fa
 RUN_STRIKE_GAIN = 1.25
 RUN_BRIGHTNESS = 1.25
 RUN_ATTACK = 0.6  # a run's contact attack is this much shorter
+MODE_TILT = 0.5
 GRAIN_SHIFT_OCTAVES = 0.3  # a variation's crunch band moves by up to this much
 BODY_JITTER_DB = 3.0  # a variation's low body (thud) level, +/- dB
 SCUFF_DRAG_CHANCE = 0.25
@@ -279,7 +280,10 @@ def _render(s: SurfaceRecipe, f: FootwearRecipe, intensity: float, rng: np.rando
     out = s.impact_level * force * impact
 
     if s.mode_level > 0 and freqs.size:
-        body = _modal_body(impact, freqs, decays, mode_gains, s.impact_ms, sr)
+        # A gentler strike stays in contact longer and excites the higher modes less (Hertzian contact time grows as
+        # the impact speed falls): mode gains fall by 6 * MODE_TILT dB per octave times (1 - intensity).
+        tilt = (freqs / freqs.min()) ** (-MODE_TILT * (1.0 - intensity))
+        body = _modal_body(impact, freqs, decays, mode_gains * tilt, s.impact_ms, sr)
         out += s.mode_level * _rough(body, s.ring_roughness, s.ring_roughness_hz, sr, rng)
 
     if s.thud_level > 0:
@@ -289,7 +293,8 @@ def _render(s: SurfaceRecipe, f: FootwearRecipe, intensity: float, rng: np.rando
         lp = np.vstack([_biquad("lowpass", s.thud_hz * (0.7 + 0.3 * intensity), sr)] * 2)
         if s.thud_highpass_hz > 0:
             lp = np.vstack([lp, _biquad("highpass", s.thud_highpass_hz, sr)])
-        out += s.thud_level * body_gain * (0.6 + 0.8 * f.mass) * _filtered(lp, soft, ring)
+        soft_body = 1.0 + 0.5 * (1.0 - intensity)  # a gentle step is more the sole's thump than the ground's knock
+        out += s.thud_level * body_gain * soft_body * (0.6 + 0.8 * f.mass) * _filtered(lp, soft, ring)
 
     if s.grain_level > 0 and s.grain_rate > 0:
         out += s.grain_level * force * _grains(n, sr, rng, contacts, s, intensity, grain_shift)
