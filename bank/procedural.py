@@ -30,6 +30,7 @@ RUN_STRIKE_GAIN = 1.25
 RUN_BRIGHTNESS = 1.25
 RUN_ATTACK = 0.6  # a run's contact attack is this much shorter
 RUN_MODE_DAMPING = 0.5  # a run's ground modes ring this much shorter
+RUN_SCUFF = 0.4  # a run's scuff level, re a walk's
 MODE_TILT = 0.5
 GRAIN_SHIFT_OCTAVES = 0.3  # a variation's crunch band moves by up to this much
 BODY_JITTER_DB = 3.0  # a variation's low body (thud) level, +/- dB
@@ -263,6 +264,7 @@ def _render(s: SurfaceRecipe, f: FootwearRecipe, intensity: float, rng: np.rando
         brightness *= RUN_BRIGHTNESS
         tail_ms *= 0.8
         decays = decays * RUN_MODE_DAMPING  # the whole sole lands at once and damps the ground it strikes
+        scuff_gain *= RUN_SCUFF  # and lifts off again without sliding much
     else:
         toe_ms = roll
 
