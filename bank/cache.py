@@ -1,8 +1,8 @@
 """The default bank, rendered once and kept on disk.
 
 Rendering the procedural bank takes seconds; loading it from disk takes a fraction of one. The cache key is a hash
-of the parameters, the synthesiser version, the manifest version and the recipes in config/surfaces.toml, so any
-change renders a fresh bank. Two processes may render at the same time: each writes into its own temporary
+of the parameters, the synthesiser version and source, the manifest version and the recipes in config/surfaces.toml,
+so any change renders a fresh bank. Two processes may render at the same time: each writes into its own temporary
 directory and renames it into place; the loser discards its copy and loads the winner's.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from footfall.bank.format import MANIFEST_NAME, MANIFEST_VERSION, BankError, load_bank, write_bank_files
+from footfall.bank import procedural
 from footfall.bank.procedural import SYNTH_VERSION, ProceduralParams, build_procedural_bank
 from footfall.bank.sample_bank import Bank
 from footfall.engine.cache_dir import cache_root
@@ -24,10 +25,12 @@ from footfall.engine.cache_dir import cache_root
 
 def cache_key(params: ProceduralParams) -> str:
     recipes = resources.files("footfall.config").joinpath("surfaces.toml").read_text()
+    synth_source = Path(procedural.__file__).read_bytes()  # an edit the version bump forgot still renders afresh
     blob = json.dumps(
         {
             "params": dataclasses.asdict(params),
             "synth": SYNTH_VERSION,
+            "synth_source": hashlib.sha256(synth_source).hexdigest(),
             "manifest": MANIFEST_VERSION,
             "recipes": hashlib.sha256(recipes.encode()).hexdigest(),
         },

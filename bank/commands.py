@@ -22,7 +22,9 @@ def register(subparsers) -> None:
     p = sub.add_parser("build", help="render the procedural bank to a directory")
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--variations", type=int, default=8, help="variations per surface, footwear and intensity")
+    p.add_argument("--variations", type=int, default=10, help="walk variations per surface, footwear and intensity")
+    p.add_argument("--run-variations", type=int, default=6,
+                   help="run variations (one sharper strike) per surface, footwear and intensity; 0: none")
     p.add_argument("--surfaces", default="", help="comma-separated subset of surfaces (default: all)")
     p.add_argument("--footwears", default="", help="comma-separated subset of footwear (default: all)")
     p.set_defaults(run=_build)
@@ -37,11 +39,16 @@ def register(subparsers) -> None:
     p.add_argument("bank", nargs="?", default=None, metavar="BANK", help="bank or recordings directory (default: the built-in bank)")
     p.set_defaults(run=_info)
 
-    p = sub.add_parser("compare", help="compare a bank's surfaces with real recordings (centroid, decay, loudness)")
+    p = sub.add_parser("compare", help="compare a bank's surfaces with real recordings (spectrum, decay, loudness, "
+                                       "tonality, variant spread)")
     p.add_argument("--bank", default=None, help="bank directory (default: the built-in bank)")
     p.add_argument("--reference", type=Path, required=True, metavar="DIR", help="folder of real footstep recordings")
     p.add_argument("--intensity", type=float, default=1.0, help="bank intensity layer to measure (default 1.0)")
+    p.add_argument("--gait", choices=("walk", "run", "all"), default="walk",
+                   help="which samples to measure: made for walking (default), for running, or all")
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the figures as JSON")
+    p.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
+                   help="also draw spectrograms of synthetic and real steps, one row per surface")
     p.set_defaults(run=_compare)
 
 
@@ -60,7 +67,8 @@ def _build(args: argparse.Namespace) -> int:
 
     try:
         params = ProceduralParams(
-            seed=args.seed, variations=args.variations, surfaces=_names(args.surfaces), footwears=_names(args.footwears)
+            seed=args.seed, variations=args.variations, run_variations=args.run_variations,
+            surfaces=_names(args.surfaces), footwears=_names(args.footwears),
         )
         start = time.perf_counter()
         bank = build_procedural_bank(params)
@@ -119,21 +127,44 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from footfall.bank.compare import compare_with_references, format_table
+    from footfall.bank.compare import (compare_with_references, depth_centroids, format_table, measured_entries,
+                                       reference_files)
     from footfall.bank.format import BankError
     from footfall.bank.open import open_bank
 
     if not args.reference.is_dir():
         return _fail(f"{args.reference}: reference folder not found")
+    gait = None if args.gait == "all" else args.gait
     try:
         bank = open_bank(args.bank)
-        rows = compare_with_references(bank, args.reference, intensity=args.intensity)
+        rows = compare_with_references(bank, args.reference, intensity=args.intensity, gait=gait)
     except (BankError, ValueError, OSError) as exc:
         return _fail(str(exc))
     print(format_table(rows))
+    surface = "concrete" if "concrete" in bank.surfaces else bank.surfaces[0]
+    footwear = "sneaker" if "sneaker" in bank.footwears else bank.footwears[0]
+    centroids = depth_centroids(bank, surface, footwear)
+    print(f"placement: centroid of a {surface} walk ({footwear}) at depth "
+          + " / ".join(f"{d:g}" for d in centroids) + ": " + " / ".join(f"{c:.0f}" for c in centroids.values())
+          + f" Hz ({100 * (1 - centroids[4.0] / centroids[1.0]):.0f}% lower at depth 4)")
     if args.json is not None:
         try:
             args.json.write_text(json.dumps(rows, indent=1) + "\n")
         except OSError as exc:
             return _fail(f"{args.json}: cannot write ({exc.strerror or exc})")
+    if args.plot is not None:
+        from footfall.bank.spectrogram_plot import plot_surfaces
+
+        real, _ = reference_files(bank, args.reference)
+        panels = []
+        for surface in bank.surfaces:
+            idx = measured_entries(bank, surface, args.intensity, gait)
+            first = bank.entries[idx[0]].footwear  # consecutive variants of one shoe: what one walker plays
+            synth = [bank.clip(i) for i in idx if bank.entries[i].footwear == first]
+            panels.append((surface, synth, [audio for _, audio in real.get(surface, [])]))
+        try:
+            plot_surfaces(panels, bank.sample_rate, args.plot)
+        except (OSError, ValueError) as exc:
+            return _fail(f"{args.plot}: cannot write the plot ({exc})")
+        print(f"spectrograms: {args.plot}")
     return EXIT_OK

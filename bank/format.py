@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from footfall.bank.sample_bank import Bank, BankEntry
+from footfall.bank.sample_bank import GAITS, Bank, BankEntry
 
 MANIFEST_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -93,6 +93,13 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 # ----------------------------------------------------------------------------------------------------- manifest
 
 
+def _gait(rec: dict, where: str) -> str:
+    gait = _field(rec, "gait", str, where) if "gait" in rec else "any"
+    if gait not in GAITS:
+        raise BankError(f"{where}: gait {gait!r} is not one of {', '.join(GAITS)}")
+    return gait
+
+
 def _entry_record(e: BankEntry, length: int) -> dict:
     return {
         "id": e.id,
@@ -101,6 +108,7 @@ def _entry_record(e: BankEntry, length: int) -> dict:
         "footwear": e.footwear,
         "intensity": e.intensity,
         "variation": e.variation,
+        "gait": e.gait,
         "onset": e.onset,
         "length": length,
         "provenance": e.provenance,
@@ -221,6 +229,7 @@ def load_bank(directory: Path) -> Bank:
                 onset=onset,
                 provenance=str(rec.get("provenance", "")),
                 variation=int(_field(rec, "variation", int, where)) if "variation" in rec else 0,
+                gait=_gait(rec, where),
             )
         )
         clips.append(audio)

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+GAITS = ("walk", "run", "any")
+
 
 @dataclass(frozen=True)
 class BankEntry:
-    """What one sample is. onset: sample frames from the file start to the heel transient."""
+    """What one sample is. onset: sample frames from the file start to the heel transient. gait: the gait the step
+    was made for ("walk": heel-to-toe roll, "run": one sharper strike, "any": either)."""
 
     id: str
     surface: str
@@ -21,6 +24,11 @@ class BankEntry:
     onset: int
     provenance: str
     variation: int = 0
+    gait: str = "any"
+
+    def __post_init__(self) -> None:
+        if self.gait not in GAITS:
+            raise ValueError(f"sample {self.id!r}: gait must be one of {', '.join(GAITS)}, not {self.gait!r}")
 
 
 @dataclass(frozen=True, eq=False)

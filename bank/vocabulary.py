@@ -18,10 +18,15 @@ class SurfaceRecipe:
     """How one ground sounds under a step. Levels are linear amplitudes before loudness normalisation.
 
     impact: the heel/toe contact as a filtered noise burst (band impact_highpass_hz..impact_lowpass_hz, decay
-    impact_ms). modes: the ground's damped resonances (frequencies, one decay, level), excited by the impact.
+    impact_ms). modes: the ground's damped resonances (frequencies, one decay, level), excited by the impact; each
+    listed mode is a cluster of mode_cluster modes over +/- mode_cluster_cents, decay falls with frequency as
+    (f0 / f) ** mode_damping, and ring_roughness (0..1) modulates the ring with noise of ring_roughness_hz bandwidth
+    (the foot's changing contact), so the ground rings like a struck object, not like sines.
     grains: granular crunch, grain_rate tiny impulses per second spread over grain_spread_ms after each contact,
-    each ringing in grain_low_hz..grain_high_hz. thud: the low body of a soft ground (low-passed at thud_hz).
-    splash: water slap, spray and bubbles. target_rms_dbfs: active-part loudness at intensity 1.0.
+    each ringing in grain_low_hz..grain_high_hz. thud: the low body of a soft ground (low-passed at thud_hz,
+    high-passed at thud_highpass_hz when that is above 0).
+    splash: water slap, spray (800 Hz..splash_high_hz) and bubbles. target_rms_dbfs: active-part loudness at
+    intensity 1.0.
     """
 
     description: str
@@ -34,6 +39,11 @@ class SurfaceRecipe:
     mode_decay_ms: float = 30.0
     mode_level: float = 0.0
     mode_q_spread: float = 0.3
+    mode_cluster: int = 1
+    mode_cluster_cents: float = 0.0
+    mode_damping: float = 0.5
+    ring_roughness: float = 0.0
+    ring_roughness_hz: float = 60.0
     grain_level: float = 0.0
     grain_rate: float = 0.0
     grain_spread_ms: float = 60.0
@@ -43,8 +53,10 @@ class SurfaceRecipe:
     thud_level: float = 0.0
     thud_hz: float = 300.0
     thud_ms: float = 15.0
+    thud_highpass_hz: float = 0.0
     splash_level: float = 0.0
     splash_ms: float = 250.0
+    splash_high_hz: float = 10000.0
     bubble_rate: float = 0.0
     bubble_low_hz: float = 400.0
     bubble_high_hz: float = 2500.0

@@ -13,6 +13,7 @@ import numpy as np
 NS_PER_S = 1_000_000_000
 
 Foot = Literal["left", "right"]
+Gait = Literal["walk", "run"]
 
 # MediaPipe pose landmark indices used throughout (the 33-landmark layout).
 NOSE = 0
@@ -67,7 +68,8 @@ class StepEvent:
 
     t_ns: media time of contact. x, y: normalised screen position of the foot. depth: distance proxy relative to a
     person filling the frame's reference height (1.0 = reference, larger = farther). intensity and confidence: 0..1.
-    delay_ns: media time between contact and the frame at which the detector was sure.
+    delay_ns: media time between contact and the frame at which the detector was sure. gait: "run" when this
+    person's steps come at running cadence (the mixer then plays one sharper strike instead of a heel-to-toe roll).
     """
 
     t_ns: int
@@ -79,6 +81,7 @@ class StepEvent:
     intensity: float
     confidence: float
     delay_ns: int
+    gait: Gait = "walk"
 
     def to_dict(self) -> dict:
         return {
@@ -92,6 +95,7 @@ class StepEvent:
             "intensity": round(self.intensity, 4),
             "confidence": round(self.confidence, 4),
             "delay_ms": self.delay_ns / 1e6,
+            "gait": self.gait,
         }
 
 

@@ -134,7 +134,8 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
         for item in inp:
             if isinstance(item, StepEvent):
                 surface, footwear = timeline.at(item.t_ns)
-                mixer.trigger(ns_to_samples(item.t_ns, sr), surface, footwear, item.x, item.depth, item.intensity)
+                mixer.trigger(ns_to_samples(item.t_ns, sr), surface, footwear, item.x, item.depth, item.intensity,
+                              track_id=item.track_id, gait=item.gait)
             elif isinstance(item, Watermark):
                 render_to(ns_to_samples(item.t_ns, sr) - lead)
             elif isinstance(item, SceneChange):

@@ -18,7 +18,8 @@ from footfall.engine.messages import StepEvent
 from footfall.sinks.errors import SinkError, describe
 
 EVENTS_FORMAT_VERSION = 1
-EVENT_FIELDS = ("time_s", "t_ns", "track_id", "foot", "x", "y", "depth", "intensity", "confidence", "delay_ms")
+EVENT_FIELDS = ("time_s", "t_ns", "track_id", "foot", "x", "y", "depth", "intensity", "confidence", "delay_ms",
+                "gait")
 
 
 def write_atomically(path: Path, text: str) -> None:

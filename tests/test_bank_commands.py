@@ -16,12 +16,13 @@ def run(*argv: str) -> int:
 
 def test_build_info_import_compare(tmp_path, capsys):
     out = tmp_path / "bank"
-    assert run("bank", "build", str(out), "--variations", "2", "--surfaces", "wood,water", "--footwears", "boot", "--seed", "3") == 0
+    assert run("bank", "build", str(out), "--variations", "2", "--surfaces", "wood,water", "--footwears", "boot",
+               "--seed", "3", "--run-variations", "1") == 0
     bank = load_bank(out)
-    assert len(bank.entries) == 2 * 1 * 3 * 2 and bank.surfaces == ("water", "wood")
+    assert len(bank.entries) == 2 * 1 * (3 * 2 + 2 * 1) and bank.surfaces == ("water", "wood")  # walks, runs
     assert run("bank", "info", str(out)) == 0
     info = capsys.readouterr().out
-    assert "samples: 12" in info and "wood" in info and "boot" in info
+    assert "samples: 16" in info and "wood" in info and "boot" in info
 
     rec = tmp_path / "rec" / "wood" / "boot"
     rec.mkdir(parents=True)
@@ -36,7 +37,9 @@ def test_build_info_import_compare(tmp_path, capsys):
     assert run("bank", "compare", "--bank", str(out), "--reference", str(ref), "--json", str(tmp_path / "c.json")) == 0
     assert "wood" in capsys.readouterr().out
     rows = json.loads((tmp_path / "c.json").read_text())
-    assert rows[0]["surface"] == "wood" and rows[0]["synth"]["count"] == 2
+    by = {r["surface"]: r for r in rows}
+    assert by["wood"]["references"] == ["someone_wood_footstep.wav"] and by["wood"]["synth"]["count"] == 2
+    assert by["water"]["real"] is None  # no recording of water: measured, not compared
 
 
 def test_bad_input_is_one_line_naming_the_file(tmp_path, capsys):

@@ -30,18 +30,18 @@ def test_deterministic_by_seed():
 def test_bank_entries_match_single_steps():
     bank = build_procedural_bank(ProceduralParams(surfaces=("wood", "water"), footwears=("sneaker",), variations=2, seed=5))
     for i, e in enumerate(bank.entries):
-        audio, onset = synthesize_step(e.surface, e.footwear, e.intensity, e.variation, seed=5)
+        audio, onset = synthesize_step(e.surface, e.footwear, e.intensity, e.variation, seed=5, gait=e.gait)
         np.testing.assert_array_equal(bank.clip(i), audio)
         assert e.onset == onset and "seed=5" in e.provenance
 
 
-def test_every_surface_and_footwear_has_eight_variations():
-    bank = build_procedural_bank(ProceduralParams(intensities=(0.6,)))
+def test_every_surface_and_footwear_has_ten_variations():
+    bank = build_procedural_bank(ProceduralParams(intensities=(0.6,), run_variations=0))
     counts = {}
     for e in bank.entries:
         counts[(e.surface, e.footwear)] = counts.get((e.surface, e.footwear), 0) + 1
     assert set(counts) == {(s, f) for s in VOCAB.surfaces for f in VOCAB.footwears}
-    assert min(counts.values()) >= 8
+    assert min(counts.values()) >= 10
     assert len({e.id for e in bank.entries}) == len(bank.entries)
     for i in range(0, len(bank.entries), 7):
         x = bank.clip(i).astype(np.float64)
@@ -83,7 +83,8 @@ def test_intensity_changes_level_brightness_and_timing():
         rms = [np.sqrt(np.mean(np.square(x, dtype=np.float64))) for x in (soft[0], hard[0])]
         assert rms[1] > 2.0 * rms[0]
         assert np.mean([centroid_hz(x, SR) for x in hard]) > 1.05 * np.mean([centroid_hz(x, SR) for x in soft])
-        assert all(h.size < s.size for h, s in zip(hard, soft))  # the same steps, rolled faster: toe lands sooner
+        if surface != "gravel":  # a harder step's crunch lasts longer, and that, not the toe, sets gravel's length
+            assert all(h.size < s.size for h, s in zip(hard, soft))  # the same steps, rolled faster: toe lands sooner
 
 
 def test_footwear_changes_the_sound():

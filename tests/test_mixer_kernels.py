@@ -21,6 +21,10 @@ def random_voices(rng, audio_len, capacity=48, channels=2, t0=10_000):
     fading = rng.random(capacity) < 0.2
     v.rel_start[:] = np.where(fading, t0 + rng.integers(-200, 600, capacity), NO_RELEASE)
     v.rel_len[:] = rng.integers(1, 400, capacity)
+    filtered = rng.random(capacity) < 0.6
+    v.lp_coef[:] = np.where(filtered, rng.uniform(0.02, 0.99, capacity), 1.0).astype(np.float32)
+    v.lp_state[:] = np.where(filtered, rng.uniform(-0.5, 0.5, capacity), 0.0).astype(np.float32)
+    v.send[:] = np.where(rng.random(capacity) < 0.5, rng.uniform(0, 1, capacity), 0.0).astype(np.float32)
     return v
 
 
@@ -35,13 +39,67 @@ def test_mix_voices_matches_reference(seed, channels):
     t0 = 10_000 + int(rng.integers(-800, 800))
     bus = np.zeros((channels, 2048), np.float32)
     ref_bus = bus.copy()
-    still = kernels.mix_voices(audio, 1, voices, t0, n, bus)
-    ref_still = reference.mix_voices(audio, 1, ref_voices, t0, n, ref_bus)
+    send, ref_send = np.zeros(2048, np.float32), np.zeros(2048, np.float32)
+    still = kernels.mix_voices(audio, 1, voices, t0, n, bus, send)
+    ref_still = reference.mix_voices(audio, 1, ref_voices, t0, n, ref_bus, ref_send)
     assert np.count_nonzero(bus) > 0
-    np.testing.assert_allclose(bus, ref_bus, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bus, ref_bus, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(send, ref_send, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(voices.lp_state, ref_voices.lp_state, rtol=1e-5, atol=1e-6)  # carried to the next block
     assert still == ref_still
     np.testing.assert_array_equal(voices.active, ref_voices.active)
-    assert not np.any(bus[:, n:])  # nothing written past the block
+    assert not np.any(bus[:, n:]) and not np.any(send[n:])  # nothing written past the block
+
+
+@pytest.mark.parametrize("engine", [kernels, reference])
+def test_voice_low_pass_is_one_pole_and_continues_across_blocks(engine):
+    """A constant sample through coefficient a rises as 1 - (1 - a)**(k + 1), the same whether cut into blocks."""
+    audio = np.full(1000, 0.5, np.float32)
+    a = 0.05
+    outs = []
+    for blocks in ([600], [1, 99, 500]):
+        v = VoiceState.empty(1, 1)
+        v.active[0], v.length[0], v.lp_coef[0], v.gains[0] = True, 1000, a, 1.0
+        bus = np.zeros((1, 600), np.float32)
+        t0 = 0
+        for n in blocks:
+            engine.mix_voices(audio, 0, v, t0, n, bus[:, t0:])
+            t0 += n
+        outs.append(bus[0].copy())
+    expect = 0.5 * (1.0 - (1.0 - a) ** (np.arange(600) + 1))
+    np.testing.assert_allclose(outs[0], expect, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(outs[1], expect, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reflections_match_reference_across_blocks(seed):
+    rng = np.random.default_rng(seed)
+    delays = np.sort(rng.integers(1, 300, 5)).astype(np.int64)
+    gains = rng.uniform(0, 1, (5, 2)).astype(np.float32)
+    ring, ref_ring = np.zeros(int(delays.max()) + 1, np.float32), np.zeros(int(delays.max()) + 1, np.float32)
+    head, ref_head = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    for n in (7, 350, 1, 120, 800):  # blocks shorter and longer than the ring
+        send = rng.standard_normal(1024).astype(np.float32)
+        ref_send = send.copy()
+        bus = rng.standard_normal((2, 1024)).astype(np.float32)
+        ref_bus = bus.copy()
+        kernels.reflect(send, n, ring, head, delays, gains, bus)
+        reference.reflect(ref_send, n, ref_ring, ref_head, delays, gains, ref_bus)
+        np.testing.assert_allclose(bus, ref_bus, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(ring, ref_ring)
+        assert head[0] == ref_head[0]
+        assert not np.any(send[:n]) and not np.any(ref_send[:n])  # the send is consumed
+
+
+def test_reflections_are_delayed_scaled_copies():
+    ring, head = np.zeros(50, np.float32), np.zeros(1, np.int64)
+    send = np.zeros(200, np.float32)
+    send[3] = 1.0
+    bus = np.zeros((2, 200), np.float32)
+    kernels.reflect(send, 200, ring, head, np.array([10, 40], np.int64), np.array([[0.5, 0.1], [0.2, 0.3]], np.float32),
+                    bus)
+    assert np.flatnonzero(bus[0]).tolist() == [13, 43]
+    assert bus[0, 13] == pytest.approx(0.5) and bus[1, 43] == pytest.approx(0.3)
 
 
 def test_mix_voices_retires_only_finished_voices_of_its_bank():

@@ -7,10 +7,12 @@ import pytest
 
 from footfall.bank.sample_bank import Bank, BankEntry
 from footfall.engine.config import ConfigError, section
+from footfall.bank.compare import centroid_hz
 from footfall.engine.mixer.mixer import Mixer, MixerParams
 
 SR = 48000
-EXACT = dict(gain_jitter_db=0.0, pitch_jitter_cents=0.0, master_gain_db=0.0, limiter_threshold_db=0.0)
+EXACT = dict(gain_jitter_db=0.0, pitch_jitter_cents=0.0, master_gain_db=0.0, limiter_threshold_db=0.0,
+             air_cutoff_hz=0.0)
 
 
 def click_bank(onsets=(37, 5, 120), length=400, surface="wood", footwear="boot", intensities=None, level=0.5):
@@ -219,7 +221,8 @@ def test_render_advances_position_and_checks_its_arguments():
     "change",
     [dict(channels=3), dict(max_voices=0), dict(pan_width=1.5), dict(min_depth=0.0), dict(limiter_threshold_db=1.0),
      dict(limiter_release_ms=0.0), dict(gain_jitter_db=-1.0), dict(sample_rate=100), dict(seed=-1),
-     dict(master_gain_db=float("inf")), dict(max_voices=2.5)],
+     dict(master_gain_db=float("inf")), dict(max_voices=2.5), dict(early_reflections=1), dict(air_cutoff_hz=50.0),
+     dict(room_size_m=0.0), dict(filter_jitter_octaves=-0.1), dict(air_exponent=9.0)],
 )
 def test_params_reject_bad_values(change):
     with pytest.raises(ValueError, match="mixer"):
@@ -227,7 +230,65 @@ def test_params_reject_bad_values(change):
 
 
 def test_params_load_from_a_config_table():
-    params = section({"mixer": {"max_voices": 32, "pan_width": 1}}, "mixer", MixerParams)
-    assert params == dataclasses.replace(MixerParams(), max_voices=32, pan_width=1.0)
+    params = section({"mixer": {"max_voices": 32, "pan_width": 1, "early_reflections": True}}, "mixer", MixerParams)
+    assert params == dataclasses.replace(MixerParams(), max_voices=32, pan_width=1.0, early_reflections=True)
     with pytest.raises(ConfigError):
         section({"mixer": {"max_voice": 32}}, "mixer", MixerParams)
+
+
+def test_one_person_never_plays_the_same_sample_twice_in_a_row():
+    """Two people stepping in turn, each avoiding their own last samples; with two samples a person alternates."""
+    for onsets in ((10, 20, 30, 40, 50), (10, 20)):
+        mixer = Mixer(MixerParams(**EXACT, seed=3), click_bank(onsets=onsets, length=100))
+        played: dict[int, list[int]] = {0: [], 1: []}
+        for k in range(120):
+            person = k % 2 if k % 7 else 1  # now and then one person takes two turns
+            at = 1000 + 300 * k
+            played[person].append(at - mixer.trigger(at, "wood", "boot", 0.5, 1.0, 0.5, track_id=person))
+            mixer.render(300)
+        for steps in played.values():
+            assert all(a != b for a, b in zip(steps, steps[1:]))
+            assert set(steps) == set(onsets)  # every sample gets its turn
+            if len(onsets) > 2:
+                assert all(a != c for a, c in zip(steps, steps[2:]))  # nor the one before
+
+
+def test_gait_picks_samples_made_for_it_and_falls_back_to_any():
+    clips = [np.zeros(100, np.float32) for _ in range(4)]
+    entries = [BankEntry("w0", "wood", "boot", 0.5, 10, "t", gait="walk"),
+               BankEntry("w1", "wood", "boot", 0.5, 11, "t", gait="walk"),
+               BankEntry("r0", "wood", "boot", 0.5, 20, "t", gait="run"), BankEntry("a0", "tile", "boot", 0.5, 30, "t")]
+    mixer = Mixer(MixerParams(**EXACT), Bank.from_clips(SR, clips, entries))
+    runs = {1000 - mixer.trigger(1000, "wood", "boot", 0.5, 1.0, 0.5, gait="run", track_id=k) for k in range(4)}
+    walks = {1000 - mixer.trigger(1000, "wood", "boot", 0.5, 1.0, 0.5, gait="walk", track_id=k) for k in range(4)}
+    anys = {1000 - mixer.trigger(1000, "tile", "boot", 0.5, 1.0, 0.5, gait="run", track_id=k) for k in range(4)}
+    assert runs == {20} and walks == {10, 11} and anys == {30}
+
+
+def test_depth_dulls_the_sound_air_absorption():
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(4800) * np.exp(-np.arange(4800) / 800)).astype(np.float32) * 0.3
+    bank = Bank.from_clips(SR, [noise], [BankEntry("n", "wood", "boot", 0.5, 0, "t")])
+    centroid = {}
+    for depth in (1.0, 2.0, 4.0):
+        mixer = Mixer(MixerParams(**{**EXACT, "filter_jitter_octaves": 0.0, "air_cutoff_hz": 20000.0}), bank)
+        mixer.trigger(0, "wood", "boot", 0.5, depth, 1.0)
+        centroid[depth] = centroid_hz(mixer.render(4800)[:, 0], SR)
+    assert centroid[1.0] > 1.15 * centroid[2.0] > 1.15 * 1.15 * centroid[4.0]
+    plain = Mixer(MixerParams(**EXACT), bank)  # air_cutoff_hz = 0: no filter at all, bit-exact playback
+    plain.trigger(0, "wood", "boot", 0.5, 1.0, 1.0)
+    np.testing.assert_array_equal(plain.render(4800)[:, 0], noise * np.float32(np.sqrt(0.5)))
+
+
+def test_early_reflections_follow_the_direct_sound_and_grow_with_distance():
+    params = MixerParams(**EXACT, early_reflections=True, room_size_m=6.0)
+    ratio = {}
+    for depth in (1.0, 4.0):
+        mixer = Mixer(params, click_bank(onsets=(0,), length=8))
+        mixer.trigger(100, "wood", "boot", 0.5, depth, 1.0)
+        out = mixer.render(4000)[:, 0]
+        hits = np.flatnonzero(np.abs(out) > 1e-6)
+        assert hits[0] == 100 and 100 + int(0.004 * SR) < hits[1] and hits[-1] < 100 + int(0.035 * SR)
+        ratio[depth] = float(np.sum(out[101:] ** 2) / out[100] ** 2)
+    assert ratio[4.0] == pytest.approx(ratio[1.0] * 4.0, rel=1e-3)  # direct falls 12 dB, reflections 6 dB
+    assert 10 * np.log10(ratio[1.0]) == pytest.approx(-8.0 + 10 * np.log10(2.04), abs=0.5)

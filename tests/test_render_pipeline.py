@@ -38,7 +38,7 @@ def click_bank(surfaces=("concrete", "wood", "gravel")) -> Bank:
 def exact_settings(**steps) -> RenderSettings:
     table = cfg.load("render")
     table["mixer"] = {"gain_jitter_db": 0.0, "pitch_jitter_cents": 0.0, "pan_width": 0.0,
-                      "max_attenuation_db": 0.0, "intensity_range_db": 0.0}
+                      "max_attenuation_db": 0.0, "intensity_range_db": 0.0, "air_cutoff_hz": 0.0}
     table["steps"] = table.get("steps", {}) | steps
     return RenderSettings.from_config(table)
 
@@ -64,6 +64,44 @@ def test_each_step_sound_starts_at_its_contact_sample(tmp_path, mode):
     expected = sorted(ns_to_samples(e.t_ns, SR) for e in summary.events)
     assert len(clicks) == len(expected)
     np.testing.assert_array_less(np.abs(clicks - np.array(expected)), SR // 1000 + 1)  # within 1 ms
+
+
+TONE_MS = 12.0
+
+
+def tone_bank(surfaces=("wood", "gravel", "concrete"), per_surface=4) -> tuple[Bank, np.ndarray]:
+    """Short sine bursts, each sample at its own frequency, so the sample behind every step can be read back from
+    the rendered audio. Returns the bank and each entry's frequency."""
+    n = int(TONE_MS * 1e-3 * SR)
+    clips, entries, freqs = [], [], []
+    for s, surface in enumerate(surfaces):
+        for k in range(per_surface):
+            f = 750.0 + 500.0 * (s * per_surface + k)
+            clips.append((0.5 * np.hanning(n) * np.sin(2 * np.pi * f * np.arange(n) / SR)).astype(np.float32))
+            entries.append(BankEntry(f"{surface}-tone{k}", surface, "sneaker", 1.0, 0, "test tone"))
+            freqs.append(f)
+    return Bank.from_clips(SR, clips, entries, "tones"), np.array(freqs)
+
+
+def test_consecutive_steps_of_one_person_never_reuse_a_sample(tmp_path):
+    walkers = ProceduralWalkers(WalkerSceneParams(duration_s=12.0))
+    bank, freqs = tone_bank(per_surface=2)  # two samples: round robin shared by two people would repeat each one
+    out = tmp_path / "steps.wav"
+    summary = run_pipeline(lambda: scene_items(walkers), exact_settings(mode="render"), AudioFileSink(out, SR, 2),
+                           None, bank)
+    audio = read_audio(out)[0]
+    n = int(TONE_MS * 1e-3 * SR)
+    starts = np.array([ns_to_samples(e.t_ns, SR) for e in summary.events])
+    played: dict[int, list[int | None]] = {}
+    for e, at in zip(summary.events, starts):
+        alone = np.sum(np.abs(starts - at) < 2 * n) == 1  # no other step's tone overlaps this one
+        spectrum = np.abs(np.fft.rfft(audio[at : at + n], 8 * n))
+        peak = np.fft.rfftfreq(8 * n, 1 / SR)[np.argmax(spectrum)]
+        played.setdefault(e.track_id, []).append(int(np.argmin(np.abs(freqs - peak))) if alone else None)
+    assert len(played) >= 2 and len(summary.events) >= 20
+    pairs = [(a, b) for steps in played.values() for a, b in zip(steps, steps[1:]) if a is not None and b is not None]
+    assert len(pairs) >= 15
+    assert all(a != b for a, b in pairs)
 
 
 def test_render_video_copies_packets_and_matches_duration(tmp_path):

@@ -298,3 +298,14 @@ def test_feet_are_measured_in_the_tracks_leg_length():
     assert np.array_equal(scaled.points[:, 2], frame.points[:, 2])
     assert scaled.leg_px == 2 * frame.leg_px
 
+
+
+def test_gait_follows_the_cadence():
+    from footfall.sources.procedural_walkers import WalkerSpec
+    walkers = (WalkerSpec(1, -0.1, 1.1, 1.5, 1.3, 105.0, 0.0), WalkerSpec(2, 1.1, -0.1, 1.5, 3.0, 170.0, 0.0))
+    events = run(list(ProceduralWalkers(WalkerSceneParams(walkers=walkers, duration_s=6.0)).samples()), "render")
+    slow = [e.gait for e in events if e.track_id == 1]
+    fast = [e.gait for e in events if e.track_id == 2]
+    assert len(slow) >= 6 and len(fast) >= 6
+    assert set(slow) == {"walk"}  # 105 steps a minute: 571 ms apart
+    assert fast[:2] == ["walk", "walk"] and set(fast[2:]) == {"run"}  # 170: 353 ms apart, known from the third step

@@ -25,10 +25,17 @@ from footfall.engine.mixer.kernels import (
     _limit_kernel,
     _mix_voices_kernel,
     _pick_slot_kernel,
+    _reflect_kernel,
 )
 
 STEAL_FADE_MS = 5.0  # a stolen voice fades out over this long instead of being cut (a cut clicks)
-INTENSITY_WINDOW = 0.25  # entries this much farther from the wanted intensity than the nearest one still take turns
+INTENSITY_WINDOW = 0.25  # entries this much farther from the wanted intensity than the nearest one are candidates too
+RECENT_PER_PERSON = 2  # a person's next step avoids the samples of their last this many steps (while others remain)
+REFLECTION_TAPS = (  # early reflections: path delay as a multiple of room_size_m / c, gain, and pan (0 left, 1 right)
+    (0.31, 0.80, 0.15), (0.47, 0.70, 0.85), (0.66, 0.55, 0.35), (0.83, 0.50, 0.70), (1.07, 0.38, 0.05),
+    (1.29, 0.33, 0.95), (1.58, 0.25, 0.55), (1.91, 0.20, 0.25),
+)
+SPEED_OF_SOUND_M_S = 343.0
 BUS_FRAMES = 4096  # render_into mixes longer requests in chunks of this many frames
 
 
@@ -46,6 +53,13 @@ class MixerParams:
     min_depth: float = 0.5  # clamp: nearer than this is as loud as this
     max_attenuation_db: float = 24.0
     intensity_range_db: float = 12.0  # intensity 0..1 maps to -range..0 dB
+    filter_jitter_octaves: float = 0.3  # per-trigger random shift of the voice's low-pass cutoff, +/- octaves
+    air_cutoff_hz: float = 20000.0  # voice low-pass cutoff at reference_depth; 0 = no low-pass at all
+    air_exponent: float = 1.0  # the cutoff falls as (reference_depth / depth) ** air_exponent
+    early_reflections: bool = False  # short early reflections of a room (indoor scenes)
+    reflection_level_db: float = -8.0  # reflections of a voice at reference depth, re its direct sound
+    reflection_distance_db: float = 0.5  # reflections fall this fraction of the direct sound's dB with distance
+    room_size_m: float = 6.0  # sets the reflections' delays (about 5 to 33 ms for 6 m)
     master_gain_db: float = -3.0
     limiter_threshold_db: float = -1.0
     limiter_release_ms: float = 80.0
@@ -54,6 +68,10 @@ class MixerParams:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "early_reflections":
+                if not isinstance(value, bool):
+                    raise ValueError(f"mixer early_reflections must be true or false, got {value!r}")
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"mixer {f.name} must be a finite number, got {value!r}")
         for name in ("sample_rate", "channels", "max_voices", "seed"):
@@ -70,6 +88,13 @@ class MixerParams:
             (self.min_depth > 0.0, "min_depth must be > 0"),
             (self.max_attenuation_db >= 0.0, "max_attenuation_db must be >= 0"),
             (self.intensity_range_db >= 0.0, "intensity_range_db must be >= 0"),
+            (0.0 <= self.filter_jitter_octaves <= 3.0, "filter_jitter_octaves must lie in 0..3"),
+            (self.air_cutoff_hz == 0.0 or 200.0 <= self.air_cutoff_hz <= 100000.0,
+             "air_cutoff_hz must be 0 (off) or lie in 200..100000 Hz"),
+            (0.0 <= self.air_exponent <= 4.0, "air_exponent must lie in 0..4"),
+            (-60.0 <= self.reflection_level_db <= 6.0, "reflection_level_db must lie in -60..6 dB"),
+            (0.0 <= self.reflection_distance_db <= 1.0, "reflection_distance_db must lie in 0..1"),
+            (0.5 <= self.room_size_m <= 50.0, "room_size_m must lie in 0.5..50 m"),
             (-120.0 <= self.master_gain_db <= 24.0, "master_gain_db must lie in -120..24 dB"),
             (-60.0 <= self.limiter_threshold_db <= 0.0, "limiter_threshold_db must lie in -60..0 dBFS"),
             (0.1 <= self.limiter_release_ms <= 10000.0, "limiter_release_ms must lie in 0.1..10000 ms"),
@@ -96,27 +121,57 @@ def _check_bank(bank: Bank, sample_rate: int) -> None:
 
 
 class _LoadedBank:
-    """One bank as the mixer plays it: contiguous audio, and the round-robin memory of its selections."""
+    """One bank as the mixer plays it: contiguous audio, and each person's recent samples."""
 
     def __init__(self, bank: Bank) -> None:
         self.bank = bank
         self.audio = np.ascontiguousarray(bank.audio, dtype=np.float32)
         self.intensities = np.array([e.intensity for e in bank.entries], dtype=np.float64)
-        self._candidates: dict[tuple[str, str], np.ndarray] = {}
-        self._last: dict[tuple[str, str], int] = {}
+        self._gaits = np.array([e.gait for e in bank.entries])
+        self._candidates: dict[tuple[str, str, str], np.ndarray] = {}
+        self._recent: dict[int, list[int]] = {}
 
-    def choose(self, surface: str, footwear: str, intensity: float) -> int:
-        """The next entry, in turn, among those for this surface/footwear nearest the wanted intensity."""
-        key = (surface, footwear)
+    def choose(self, surface: str, footwear: str, intensity: float, gait: str, person: int,
+               rng: np.random.Generator) -> int:
+        """A random entry among those for this surface/footwear (samples made for `gait` first) near the wanted
+        intensity, never one of the person's last RECENT_PER_PERSON samples while another remains."""
+        key = (surface, footwear, gait)
         cands = self._candidates.get(key)
         if cands is None:
-            cands = self._candidates[key] = self.bank.select(surface, footwear)
+            cands = self.bank.select(surface, footwear)
+            fitting = cands[np.isin(self._gaits[cands], (gait, "any"))]
+            cands = self._candidates[key] = fitting if fitting.size else cands
         dist = np.abs(self.intensities[cands] - intensity)
         near = cands[dist <= dist.min() + INTENSITY_WINDOW]
-        later = near[near > self._last.get(key, -1)]
-        choice = int(later[0] if later.size else near[0])
-        self._last[key] = choice
+        recent = self._recent.setdefault(person, [])
+        for keep in range(min(len(recent), RECENT_PER_PERSON), -1, -1):  # avoid as many recent ones as possible
+            fresh = near[~np.isin(near, recent[len(recent) - keep :])] if keep else near
+            if fresh.size:
+                break
+        choice = int(fresh[rng.integers(fresh.size)])
+        recent.append(choice)
+        del recent[:-RECENT_PER_PERSON]
         return choice
+
+
+@dataclass(frozen=True, eq=False)
+class _Reflections:
+    """The early-reflection taps of a room and their delay line (preallocated; the kernel updates ring and head)."""
+
+    delays: np.ndarray  # int64 frames
+    gains: np.ndarray  # float32 (taps, channels)
+    ring: np.ndarray
+    head: np.ndarray
+
+    @classmethod
+    def for_room(cls, p: MixerParams) -> "_Reflections":
+        base = p.room_size_m / SPEED_OF_SOUND_M_S * p.sample_rate
+        delays = np.array([max(1, round(r * base)) for r, _, _ in REFLECTION_TAPS], np.int64)
+        gains = np.zeros((len(REFLECTION_TAPS), p.channels), np.float32)
+        for t, (_, g, pan) in enumerate(REFLECTION_TAPS):
+            theta = pan * math.pi / 2.0
+            gains[t] = (g * math.cos(theta), g * math.sin(theta)) if p.channels == 2 else g
+        return cls(delays, gains, np.zeros(int(delays.max()) + 1, np.float32), np.zeros(1, np.int64))
 
 
 def _finite(name: str, value: float) -> float:
@@ -144,7 +199,9 @@ class Mixer:
         self._serial = np.zeros(self._capacity, np.int64)
         self._triggers = 0
         self._bus = np.zeros((params.channels, BUS_FRAMES), np.float32)
-        self._voice_buf = np.zeros(BUS_FRAMES, np.float32)
+        self._scratch = np.zeros((2, BUS_FRAMES), np.float32)  # one voice's block; the send to the reflections
+        self._send = self._scratch[1]
+        self._reflections = _Reflections.for_room(params)
         self._limiter_gain = np.ones(1, np.float64)
         self._master = _db(params.master_gain_db)
         self._threshold = _db(params.limiter_threshold_db)
@@ -184,24 +241,28 @@ class Mixer:
                 del self._banks[slot]
         self._live = tuple((slot, lb.audio) for slot, lb in self._banks.items())
 
-    def trigger(self, at_sample: int, surface: str, footwear: str, x: float, depth: float, intensity: float) -> int:
+    def trigger(self, at_sample: int, surface: str, footwear: str, x: float, depth: float, intensity: float, *,
+                track_id: int = -1, gait: str = "walk") -> int:
         """Schedule one footstep so that the chosen sample's onset lands exactly on absolute frame `at_sample`.
 
-        The sample is chosen in turn among bank.select(surface, footwear), preferring entries whose intensity is
-        near `intensity`; gain and pitch get seeded random jitter; x (0 = left edge, 1 = right edge) sets the
-        constant-power pan; depth (1 = reference distance, larger = farther) sets inverse-distance attenuation;
-        intensity (0..1) sets the level. If the sample would have to start before `position` (a late event), it
+        The sample is drawn among bank.select(surface, footwear), preferring entries made for `gait` ("walk" or
+        "run") and whose intensity is near `intensity`, and never one of the last samples person `track_id` played
+        while another is left. Gain, pitch and the low-pass cutoff get seeded random jitter; x (0 = left edge,
+        1 = right edge) sets the constant-power pan; depth (1 = reference distance, larger = farther) sets
+        inverse-distance attenuation and the air-absorption low-pass, and the early reflections' share when they are
+        on; intensity (0..1) sets the level. If the sample would have to start before `position` (a late event), it
         starts at `position` and plays whole. Steals the quietest, most nearly finished voice (the oldest among
         equals) when the pool is full. Returns the absolute frame at which the voice's first sample plays.
         """
         at = operator.index(at_sample)
+        track_id = operator.index(track_id)
         x = min(max(_finite("x", x), 0.0), 1.0)
         depth = _finite("depth", depth)
         intensity = min(max(_finite("intensity", intensity), 0.0), 1.0)
         p = self.params
         loaded = self._banks[self._current]
-        i = loaded.choose(surface, footwear, intensity)
-        gain_jitter, pitch_jitter = self._rng.uniform(-1.0, 1.0, 2)
+        i = loaded.choose(surface, footwear, intensity, gait, track_id, self._rng)
+        gain_jitter, pitch_jitter, filter_jitter = self._rng.uniform(-1.0, 1.0, 3)
         step = round(2.0 ** (pitch_jitter * p.pitch_jitter_cents / 1200.0) * ONE)  # fixed-point playback rate
         length = int(loaded.bank.lengths[i])
         onset = min(max(int(loaded.bank.onsets[i]), 0), length - 1)
@@ -212,12 +273,9 @@ class Mixer:
             anchor, pos0, first = self._position, 0, self._position
 
         distance = max(depth, p.min_depth) / p.reference_depth
-        level_db = (
-            gain_jitter * p.gain_jitter_db
-            - p.intensity_range_db * (1.0 - intensity)
-            + max(-20.0 * math.log10(distance), -p.max_attenuation_db)
-        )
-        level = _db(level_db)
+        distance_db = max(-20.0 * math.log10(distance), -p.max_attenuation_db)
+        source_db = gain_jitter * p.gain_jitter_db - p.intensity_range_db * (1.0 - intensity)
+        level = _db(source_db + distance_db)
 
         v = self._voices
         slot = self._allocate()
@@ -230,6 +288,10 @@ class Mixer:
         v.step[slot] = step
         v.rel_start[slot] = NO_RELEASE
         v.rel_len[slot] = 1
+        v.lp_coef[slot] = self._lowpass_coef(distance, filter_jitter)
+        v.lp_state[slot] = 0.0
+        v.send[slot] = (_db(source_db + p.reflection_level_db + p.reflection_distance_db * distance_db)
+                        if p.early_reflections else 0.0)
         if p.channels == 2:
             theta = (0.5 + (x - 0.5) * p.pan_width) * (math.pi / 2.0)
             v.gains[slot] = (level * math.cos(theta), level * math.sin(theta))
@@ -238,6 +300,15 @@ class Mixer:
         self._triggers += 1
         self._serial[slot] = self._triggers
         return first
+
+    def _lowpass_coef(self, distance: float, jitter: float) -> float:
+        """The one-pole coefficient for a voice at `distance` (re reference_depth): cutoff air_cutoff_hz there,
+        falling as distance ** -air_exponent, shifted by jitter * filter_jitter_octaves; 1.0 (off) without air."""
+        p = self.params
+        if p.air_cutoff_hz == 0.0:
+            return 1.0
+        cutoff = p.air_cutoff_hz * distance ** -p.air_exponent * 2.0 ** (jitter * p.filter_jitter_octaves)
+        return 1.0 - math.exp(-2.0 * math.pi * cutoff / p.sample_rate)
 
     def _allocate(self) -> int:
         v = self._voices
@@ -281,11 +352,17 @@ class Mixer:
         for slot, audio in self._live:
             if self._engine == "numba":
                 still = _mix_voices_kernel(audio, slot, v.active, v.bank_slot, v.offset, v.length, v.anchor, v.pos0,
-                                           v.step, v.gains, v.rel_start, v.rel_len, self._position, m, self._bus,
-                                           self._voice_buf)
+                                           v.step, v.gains, v.rel_start, v.rel_len, v.lp_coef, v.lp_state, v.send,
+                                           self._position, m, self._bus, self._scratch)
             else:
-                still = reference.mix_voices(audio, slot, v, self._position, m, self._bus)
+                still = reference.mix_voices(audio, slot, v, self._position, m, self._bus, self._send)
             ended |= still == 0 and slot != self._current
+        if self.params.early_reflections:
+            r = self._reflections
+            if self._engine == "numba":
+                _reflect_kernel(self._send, m, r.ring, r.head, r.delays, r.gains, self._bus)
+            else:
+                reference.reflect(self._send, m, r.ring, r.head, r.delays, r.gains, self._bus)
         if ended:  # an old bank's last voice finished: let the bank go (rare, so the allocation here is fine)
             for slot in [s for s in self._banks if s != self._current]:
                 if not np.any(v.active & (v.bank_slot == slot)):

@@ -1,8 +1,9 @@
 """The mixer's math in plain NumPy: the yardstick the numba kernels are tested against, and the bench's baseline.
 
-Same signatures and same state updates as `kernels.mix_voices` and `kernels.limit`, written independently: voices
-are mixed with whole-block array expressions, and the limiter's recursive gain is solved in closed form (a running
-maximum of exponentially decayed gain reductions) instead of sample by sample.
+Same signatures and same state updates as `kernels.mix_voices`, `kernels.reflect` and `kernels.limit`, written
+independently: voices are mixed with whole-block array expressions (the one-pole low-pass by scipy's lfilter with its
+initial state), reflections are delayed copies of the send's history, and the limiter's recursive gain is solved in
+closed form (a running maximum of exponentially decayed gain reductions) instead of sample by sample.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from footfall.engine.mixer.kernels import FRAC_BITS, FRAC_MASK, NO_RELEASE, ONE,
 
 
 def mix_voices(audio: np.ndarray, slot: int, voices: VoiceState, t0: int, n: int, bus: np.ndarray,
-               voice_buf: np.ndarray | None = None) -> int:
-    """NumPy twin of `kernels.mix_voices` (voice_buf is accepted for symmetry and not needed)."""
+               send_bus: np.ndarray | None = None) -> int:
+    """NumPy twin of `kernels.mix_voices`."""
     t = np.arange(t0, t0 + n + 1, dtype=np.int64)  # one frame past the block tells whether the voice ended
     still = 0
     for v in np.flatnonzero(voices.active & (voices.bank_slot == slot)):
@@ -34,12 +35,36 @@ def mix_voices(audio: np.ndarray, slot: int, voices: VoiceState, t0: int, n: int
             s = np.where(pk < last, x0 + (x1 - x0) * frac, x0)
             if fading:
                 s = s * ((rel_end - t[k]).astype(np.float32) * np.float32(1.0 / voices.rel_len[v]))
+            a = float(voices.lp_coef[v])
+            if a < 1.0:  # sounding frames are contiguous, so the filter runs over them in one go
+                from scipy.signal import lfilter  # here: the render path does not load scipy.signal
+                zi = [(1.0 - a) * float(voices.lp_state[v])]
+                s, _ = lfilter([a], [1.0, a - 1.0], s.astype(np.float64), zi=zi)
+                voices.lp_state[v] = s[-1]
+                s = s.astype(np.float32)
             bus[:, k] += voices.gains[v][:, None] * s[None, :]
+            if send_bus is not None and voices.send[v] != 0.0:
+                send_bus[k] += voices.send[v] * s
         if pos[n] > last or (fading and t0 + n >= rel_end):
             voices.active[v] = False
         else:
             still += 1
     return still
+
+
+def reflect(send_bus: np.ndarray, n: int, ring: np.ndarray, head: np.ndarray, tap_delay: np.ndarray,
+            tap_gain: np.ndarray, bus: np.ndarray) -> None:
+    """NumPy twin of `kernels.reflect`: the ring's history followed by this block, read at each tap's delay."""
+    size = ring.shape[0]
+    h = int(head[0])
+    history = np.concatenate([np.roll(ring, -h), send_bus[:n]])  # oldest first; the block starts at index `size`
+    for d, g in zip(tap_delay, tap_gain):
+        delayed = history[size - int(d) : size - int(d) + n]
+        bus[:, :n] += g[:, None] * delayed[None, :]
+    idx = (h + np.arange(n)) % size
+    ring[idx[-size:]] = send_bus[:n][-size:]
+    send_bus[:n] = 0.0
+    head[0] = (h + n) % size
 
 
 def limit(bus: np.ndarray, n: int, master: float, threshold: float, release_coef: float, state: np.ndarray,

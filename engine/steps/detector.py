@@ -80,6 +80,7 @@ class StepParams:
     max_gap_ms: float = 300.0  # a person unseen this long starts afresh
     reference_leg_fraction: float = 0.3  # leg length / frame height at depth 1.0
     intensity_speed_legs_per_s: float = 4.0  # heel speed before contact that maps to intensity ~0.63
+    run_interval_ms: float = 430.0  # two steps in a row closer than this to the previous one are running
 
     def __post_init__(self) -> None:
         if self.mode not in ("live", "render"):
@@ -125,6 +126,8 @@ class _Track:
     last_t: int | None = None
     last_step_t: int | None = None
     foot_step_t: list = field(default_factory=lambda: [None, None])
+    gait: str = "walk"
+    last_interval: int | None = None  # ns between the last two steps
     count: int = 0
     pending: list[_Pending] = field(default_factory=list)
     peaks_decided_t: int | None = None  # the newest sample already judged as a peak
@@ -421,9 +424,23 @@ class StepDetector:
     def _emit(self, track: _Track, event: StepEvent, contact: int, now_ns: int) -> list[StepEvent]:
         if track.last_step_t is not None and contact - track.last_step_t < self.params.min_step_interval_ms * 1e6:
             return []
+        track.gait = self._gait(track, contact)
         track.last_step_t = contact
         track.foot_step_t[0 if event.foot == "left" else 1] = contact
-        return [replace(event, t_ns=contact, delay_ns=int(max(0, now_ns - contact)))]
+        return [replace(event, t_ns=contact, delay_ns=int(max(0, now_ns - contact)), gait=track.gait)]
+
+    def _gait(self, track: _Track, contact: int) -> str:
+        """Running cadence: this step and the one before each followed the previous within run_interval_ms (one short
+        interval is no run: a walker's closing step comes that soon); a run stays a run across one missed step
+        (twice that). A track's first two steps are walks."""
+        interval = None if track.last_step_t is None else contact - track.last_step_t
+        before, track.last_interval = track.last_interval, interval
+        limit = self.params.run_interval_ms * 1e6
+        if interval is None:
+            return "walk"
+        if track.gait == "run":
+            return "run" if interval < 2 * limit else "walk"
+        return "run" if interval < limit and before is not None and before < limit else "walk"
 
     def _foot_velocities(self, track: _Track) -> np.ndarray:
         """(n, 4, 3) velocities of heels and toes relative to the hips, legs per second, in the mode's window."""
