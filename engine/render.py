@@ -87,6 +87,7 @@ class RenderSummary:
     media_s: float
     wall_s: float
     events: tuple[StepEvent, ...] = ()
+    damaged: int = 0  # packets that did not decode and pictures whose time did not follow, skipped
 
     @property
     def speed(self) -> float:
@@ -225,4 +226,4 @@ def render_file(video: Path, output: Path, settings: RenderSettings, events_path
             summary = run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank, progress,
                                    source_name=str(video), pose_pool=pool, started_at=started_at)
     staged.commit()
-    return summary
+    return replace(summary, damaged=source.damaged)

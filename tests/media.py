@@ -125,3 +125,19 @@ def remux(src: Path, dst: Path, time_base: Fraction | None = None, offset_s: flo
             p.stream = os_
             o.mux(p)
     return dst
+
+
+def with_garbage_packets(src: Path, dst: Path, which: set[int], seed: int = 0) -> Path:
+    """`src`'s video packets remuxed into `dst`, those numbered in `which` replaced by random bytes of their size."""
+    rng = np.random.default_rng(seed)
+    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+        vs = i.streams.video[0]
+        os_ = o.add_stream_from_template(vs)
+        for k, p in enumerate(p for p in i.demux(vs) if p.dts is not None):
+            if k in which:
+                q = av.Packet(rng.integers(0, 256, p.size, dtype=np.uint8).tobytes())
+                q.pts, q.dts, q.time_base = p.pts, p.dts, p.time_base
+                p = q
+            p.stream = os_
+            o.mux(p)
+    return dst

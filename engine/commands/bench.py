@@ -1,4 +1,5 @@
-"""`footfall bench render|mixer`: speed measured side by side in one run (never as timed unit tests)."""
+"""`footfall bench render|mixer|fuzz`: speed measured side by side in one run (never as timed unit tests), and damaged
+files rendered one by one."""
 from __future__ import annotations
 
 import argparse
@@ -10,15 +11,19 @@ from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, repo
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; mixer voices against real time")
+    p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; mixer voices against real time; "
+                       "damaged files")
     which = p.add_subparsers(dest="bench", metavar="WHAT")
     which.required = True
     r = which.add_parser("render", help="engine speed beside MediaPipe pose alone over the same frames",
-                         description="For each video (and a generated 720p 30 fps clip unless --no-generated), "
-                         "measures decode+pose alone and the whole engine rendering to .mp4, as media seconds per "
-                         "wall second, and the engine's overhead as their ratio.")
+                         description="For each video (and generated clips unless --no-generated: 1280x720 at 30 fps, "
+                         "a 1080x1920 portrait clip at 60 fps, 3840x2160 at 30 fps), measures decode+pose alone and "
+                         "the whole engine rendering to .mp4, as media seconds per wall second, and the engine's "
+                         "overhead as their ratio.")
     r.add_argument("videos", nargs="*", type=Path)
-    r.add_argument("--no-generated", action="store_true", help="skip the generated 720p clip")
+    r.add_argument("--no-generated", action="store_true", help="skip the generated clips")
+    r.add_argument("--generated", default="1280x720@30,1080x1920@60,3840x2160@30", metavar="WxH@FPS,...",
+                   help="the generated clips (default: %(default)s)")
     r.add_argument("--generated-seconds", type=float, default=20.0)
     r.add_argument("--json", type=Path, help="write the rows as JSON")
     r.set_defaults(run=run_render)
@@ -27,6 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--seconds", type=float, default=10.0, help="media seconds per measurement")
     m.add_argument("--json", type=Path)
     m.set_defaults(run=run_mixer)
+    f = which.add_parser("fuzz", help="damaged files through footfall render: each must render or fail cleanly",
+                         description="Makes small clips (.mp4 with audio, .mov, .mkv, .webm), damages them (cut short, "
+                         "bytes flipped in the header or the payload, MP4 boxes zeroed, garbage written over), renders "
+                         "each in its own process with a time limit, and counts renders, clean one-line errors, "
+                         "crashes and hangs. Exit 1 if any crashed or hung.")
+    f.add_argument("--files", type=int, default=500, help="how many damaged files (default 500)")
+    f.add_argument("--timeout", type=float, default=60.0, help="seconds each render may take (default 60)")
+    f.add_argument("--jobs", type=int, default=2, help="renders at once (default 2)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--keep", type=Path, help="keep the damaged files in this folder")
+    f.add_argument("--json", type=Path, help="write every outcome as JSON")
+    f.set_defaults(run=run_fuzz)
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -41,10 +58,11 @@ def run_render(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmp:
             videos = list(args.videos)
             if not args.no_generated:
-                scene = WalkerSceneParams(duration_s=args.generated_seconds)
-                clip = Path(tmp) / "generated_720p30.mp4"
-                draw_picture(ProceduralWalkers(scene), clip, StickFigureParams(width=1280, height=720, fps=30.0))
-                videos.insert(0, clip)
+                for k, (w, h, fps) in enumerate(parse_clip_sizes(args.generated)):
+                    scene = WalkerSceneParams(duration_s=args.generated_seconds, width=w, height=h, fps=fps)
+                    clip = Path(tmp) / f"generated_{w}x{h}p{fps:g}.mp4"
+                    draw_picture(ProceduralWalkers(scene), clip, StickFigureParams(width=w, height=h, fps=fps))
+                    videos.insert(k, clip)
             for video in videos:
                 rows.append(bench_video(video, settings))
                 print(format_rows(rows[-1:]).splitlines()[-1] if len(rows) > 1 else format_rows(rows), flush=True)
@@ -53,6 +71,39 @@ def run_render(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ | {"overhead": r.overhead} for r in rows], indent=2))
     return 0
+
+
+def parse_clip_sizes(text: str) -> list[tuple[int, int, float]]:
+    """'1280x720@30,1080x1920@60' as (width, height, fps) triples; a bad entry is a usage error."""
+    out = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        try:
+            size, fps = item.split("@")
+            w, h = (int(v) for v in size.lower().split("x"))
+            out.append((w, h, float(fps)))
+        except ValueError:
+            raise SystemExit(f"footfall bench render: --generated: '{item}' is not WxH@FPS") from None
+    return out
+
+
+def run_fuzz(args: argparse.Namespace) -> int:
+    from footfall.engine.bench_fuzz import run_fuzz as fuzz, summary
+
+    done = [0]
+
+    def progress(result) -> None:
+        done[0] += 1
+        if result.outcome in ("crash", "hang") or done[0] % 50 == 0:
+            print(f"  {done[0]}/{args.files} ... {result.outcome}: {result.case.path.name}", flush=True)
+
+    results = fuzz(args.files, args.timeout, args.seed, args.jobs, args.keep, progress)
+    print(summary(results))
+    if args.json:
+        args.json.write_text(json.dumps([{"file": r.case.path.name, "seed_clip": r.case.seed_clip,
+                                          "mutation": r.case.mutation, "outcome": r.outcome, "exit": r.returncode,
+                                          "last_line": r.last_line, "seconds": round(r.seconds, 2)}
+                                         for r in results], indent=1))
+    return 1 if any(r.outcome in ("crash", "hang") for r in results) else 0
 
 
 def run_mixer(args: argparse.Namespace) -> int:

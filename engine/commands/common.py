@@ -37,5 +37,7 @@ def load_settings(config_file: Path | None, preset: str = "render", render_overr
 
 
 def summary_line(summary, output: Path) -> str:
+    damaged = summary.damaged
     return (f"{summary.steps} steps  {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s  "
-            f"({summary.speed:.2f}x real time)  -> {output}")
+            f"({summary.speed:.2f}x real time)  -> {output}"
+            + (f"  ({damaged} damaged packets or frames could not be decoded and were skipped)" if damaged else ""))
