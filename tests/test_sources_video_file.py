@@ -21,7 +21,7 @@ def test_frames_have_integer_ns_times_from_zero(tmp_path):
 
 def test_large_frames_are_scaled_for_analysis(tmp_path):
     path = make_video(tmp_path / "a.mp4", seconds=0.2, size=(320, 240))
-    src = VideoFileSource(path, VideoSourceParams(max_side=160))
+    src = VideoFileSource(path, VideoSourceParams(max_side=200, scaled_side=160))
     frame = next(src.frames())
     assert frame.image.shape == (120, 160, 3) == (*src.analysis_shape, 3)
     assert (frame.width, frame.height) == (320, 240)
@@ -67,7 +67,8 @@ def test_rgb_conversion_on_one_thread_matches_pyav_default(tmp_path, max_side):
     import av
 
     path = make_video(tmp_path / "a.mp4", seconds=0.4, fps=25, size=(320, 240))
-    ours = [f.image for f in VideoFileSource(path, VideoSourceParams(max_side=max_side, decode_threads=1)).frames()]
+    params = VideoSourceParams(max_side=max_side, scaled_side=min(200, max_side), decode_threads=1)
+    ours = [f.image for f in VideoFileSource(path, params).frames()]
     w, h = max_side, max_side * 3 // 4
     with av.open(str(path)) as c:
         default = [f.reformat(width=w, height=h, format="yuv420p", interpolation="AREA").to_ndarray(format="rgb24")
