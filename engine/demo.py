@@ -14,7 +14,8 @@ from typing import Iterator
 from footfall.bank.open import open_bank
 from footfall.engine.messages import NS_PER_S, EndOfStream, PoseSample, SceneChange
 from footfall.engine.progress import Progress
-from footfall.engine.render import RenderSettings, RenderSummary, check_vocabulary, open_outputs, run_pipeline
+from footfall.engine.render import (RenderSettings, RenderSummary, check_vocabulary, open_staged_outputs, run_pipeline,
+                                    stage_outputs)
 from footfall.sinks.stick_figure_video import StickFigureParams, StickFigureVideo
 from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
 
@@ -71,9 +72,12 @@ def run_demo(output: Path, settings: RenderSettings, scene: WalkerSceneParams, e
     with tempfile.TemporaryDirectory(prefix="footfall-demo-") as tmp:
         picture = Path(tmp) / "picture.mp4"
         draw_picture(walkers, picture, StickFigureParams(width=scene.width, height=scene.height, fps=scene.fps))
-        sink, events_sink = open_outputs(picture, output, settings, events_path)
-        return run_pipeline(lambda: scene_items(walkers), settings, sink, events_sink, bank, progress,
-                            source_name="footfall demo")
+        staged = stage_outputs(picture, output, events_path)
+        sink, events_sink = open_staged_outputs(picture, staged, output, settings, events_path)
+        summary = run_pipeline(lambda: scene_items(walkers), settings, sink, events_sink, bank, progress,
+                               source_name="footfall demo")
+        staged.commit()
+        return summary
 
 
 def demo_duration_s(scene: WalkerSceneParams) -> float:

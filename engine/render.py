@@ -198,6 +198,20 @@ def open_outputs(video: Path, output: Path, settings: RenderSettings, events_pat
     return sink, events_sink
 
 
+def open_staged_outputs(video: Path, staged: StagedOutputs, output: Path, settings: RenderSettings,
+                        events_path: Path | None):
+    """`open_outputs` on the partial names of `staged`; a failure names the final path and leaves no partial file."""
+    try:
+        return open_outputs(video, staged.path(output), settings,
+                            staged.path(events_path) if events_path is not None else None)
+    except SinkError as exc:
+        staged.discard()
+        raise SinkError(staged.final_of(exc.path), exc.problem) from None
+    except BaseException:
+        staged.discard()
+        raise
+
+
 def render_file(video: Path, output: Path, settings: RenderSettings, events_path: Path | None = None,
                 bank_spec: str | None = None, progress: Progress | None = None,
                 staged: StagedOutputs | None = None) -> RenderSummary:
@@ -214,15 +228,7 @@ def render_file(video: Path, output: Path, settings: RenderSettings, events_path
         with PosePool(settings.pose, *source.analysis_shape) as pool:  # workers start while the bank loads
             bank = bank_loaded.result()
             check_vocabulary(bank, settings.render)
-            try:
-                sink, events_sink = open_outputs(video, staged.path(output), settings,
-                                                 staged.path(events_path) if events_path is not None else None)
-            except SinkError as exc:
-                staged.discard()
-                raise SinkError(staged.final_of(exc.path), exc.problem) from None
-            except BaseException:
-                staged.discard()
-                raise
+            sink, events_sink = open_staged_outputs(video, staged, output, settings, events_path)
             summary = run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank, progress,
                                    source_name=str(video), pose_pool=pool, started_at=started_at)
     staged.commit()

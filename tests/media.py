@@ -103,18 +103,23 @@ def write_pictures(path: Path, pictures, times_s, codec: str = "libx264", time_b
     return path
 
 
-def remux(src: Path, dst: Path, time_base: Fraction | None = None, offset_s: float = 0.0) -> Path:
+def remux(src: Path, dst: Path, time_base: Fraction | None = None, offset_s: float = 0.0,
+          garbage: set[int] = frozenset(), seed: int = 0) -> Path:
     """The first video stream copied packet for packet into `dst` (its container from the suffix: .mkv and .webm
-    round every timestamp to the millisecond), optionally re-timed to `time_base` and shifted by `offset_s`."""
+    round every timestamp to the millisecond), optionally re-timed to `time_base` and shifted by `offset_s`; the
+    packets numbered in `garbage` are replaced by random bytes of their size (damage a decoder must survive)."""
+    rng = np.random.default_rng(seed)
     with av.open(str(src)) as i, av.open(str(dst), "w") as o:
         vs = i.streams.video[0]
         os_ = o.add_stream_from_template(vs)
         tb_in = vs.time_base
         if time_base is not None:
             os_.time_base = time_base
-        for p in i.demux(vs):
-            if p.dts is None:
-                continue
+        for k, p in enumerate(p for p in i.demux(vs) if p.dts is not None):
+            if k in garbage:
+                q = av.Packet(rng.integers(0, 256, p.size, dtype=np.uint8).tobytes())
+                q.pts, q.dts, q.time_base = p.pts, p.dts, p.time_base
+                p = q
             if time_base is not None or offset_s:
                 tb = time_base or tb_in
                 shift = offset_s / tb
@@ -122,22 +127,6 @@ def remux(src: Path, dst: Path, time_base: Fraction | None = None, offset_s: flo
                 p.dts = int(round(p.dts * tb_in / tb + shift))
                 p.duration = int(round((p.duration or 0) * tb_in / tb))
                 p.time_base = tb
-            p.stream = os_
-            o.mux(p)
-    return dst
-
-
-def with_garbage_packets(src: Path, dst: Path, which: set[int], seed: int = 0) -> Path:
-    """`src`'s video packets remuxed into `dst`, those numbered in `which` replaced by random bytes of their size."""
-    rng = np.random.default_rng(seed)
-    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
-        vs = i.streams.video[0]
-        os_ = o.add_stream_from_template(vs)
-        for k, p in enumerate(p for p in i.demux(vs) if p.dts is not None):
-            if k in which:
-                q = av.Packet(rng.integers(0, 256, p.size, dtype=np.uint8).tobytes())
-                q.pts, q.dts, q.time_base = p.pts, p.dts, p.time_base
-                p = q
             p.stream = os_
             o.mux(p)
     return dst

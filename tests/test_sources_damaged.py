@@ -9,12 +9,12 @@ import pytest
 from footfall.engine.bench_fuzz import MUTATIONS, classify, mp4_boxes, mutate, run_fuzz
 from footfall.sources.errors import SourceError
 from footfall.sources.video_file import VideoFileSource, probe
-from media import make_video, with_garbage_packets, write_pictures
+from media import make_video, remux, write_pictures
 
 
 def test_damaged_packets_are_skipped_and_counted(tmp_path):
     src = make_video(tmp_path / "in.mp4", seconds=2.0, fps=30, size=(96, 64))
-    damaged = with_garbage_packets(src, tmp_path / "damaged.mkv", {10, 30})
+    damaged = remux(src, tmp_path / "damaged.mkv", garbage={10, 30})
     source = VideoFileSource(damaged)
     frames = list(source.frames())
     assert source.damaged == 2
@@ -89,7 +89,7 @@ def test_a_few_damaged_files_render_or_fail_cleanly(tmp_path):
 
 def test_render_names_damaged_packets_in_its_summary(tmp_path):
     src = make_video(tmp_path / "in.mp4", seconds=1.0, fps=30, size=(96, 64))
-    damaged = with_garbage_packets(src, tmp_path / "damaged.mkv", {12})
+    damaged = remux(src, tmp_path / "damaged.mkv", garbage={12})
     result = subprocess.run([sys.executable, "-m", "footfall.engine.cli", "render", str(damaged), "-o",
                              str(tmp_path / "out.wav"), "--quiet"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
