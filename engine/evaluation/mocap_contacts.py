@@ -60,15 +60,16 @@ def heel_drop(ankle: np.ndarray, toe: np.ndarray, percentile: float = 5.0) -> fl
     return float(np.clip(np.percentile(ankle[:, 1], percentile) - np.percentile(toe[:, 1], percentile), 0.02, 0.12))
 
 
-def heel_points(ankle: np.ndarray, toe: np.ndarray, back_m: float = 0.05, drop_m: float | None = None) -> np.ndarray:
+def heel_points(ankle: np.ndarray, toe: np.ndarray, back_m: float = 0.05, drop_m: float | None = None,
+                length_m: float | None = None) -> np.ndarray:
     """A heel point (frames, 3) that follows the foot's pitch.
 
     With the foot flat, the heel is `back_m` behind the ankle horizontally and `drop_m` below it (default: at the toe
     joint's ground level). That offset is expressed in the foot's own frame at its flat (stance) pitch and carried
-    along as the foot rotates.
+    along as the foot rotates. `length_m` is the ankle-to-toe length (default: the median over the frames given).
     """
     forward, up = foot_frames(ankle, toe)
-    length = float(np.median(np.linalg.norm(toe - ankle, axis=-1)))
+    length = float(np.median(np.linalg.norm(toe - ankle, axis=-1))) if length_m is None else length_m
     drop = heel_drop(ankle, toe) if drop_m is None else drop_m
     sin_a = min(drop / max(length, 1e-9), 0.95)  # the toe joint sits this much below the ankle when flat
     cos_a = np.sqrt(1 - sin_a * sin_a)

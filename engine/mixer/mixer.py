@@ -184,13 +184,14 @@ class Mixer:
                 del self._banks[slot]
         self._live = tuple((slot, lb.audio) for slot, lb in self._banks.items())
 
-    def trigger(self, at_sample: int, surface: str, footwear: str, x: float, depth: float, intensity: float) -> int:
+    def trigger(self, at_sample: int, surface: str, footwear: str, x: float, depth: float, intensity: float,
+                gain_db: float = 0.0) -> int:
         """Schedule one footstep so that the chosen sample's onset lands exactly on absolute frame `at_sample`.
 
         The sample is chosen in turn among bank.select(surface, footwear), preferring entries whose intensity is
         near `intensity`; gain and pitch get seeded random jitter; x (0 = left edge, 1 = right edge) sets the
         constant-power pan; depth (1 = reference distance, larger = farther) sets inverse-distance attenuation;
-        intensity (0..1) sets the level. If the sample would have to start before `position` (a late event), it
+        intensity (0..1) sets the level and `gain_db` (a character's level) is added to it. If the sample would have to start before `position` (a late event), it
         starts at `position` and plays whole. Steals the quietest, most nearly finished voice (the oldest among
         equals) when the pool is full. Returns the absolute frame at which the voice's first sample plays.
         """
@@ -216,6 +217,7 @@ class Mixer:
             gain_jitter * p.gain_jitter_db
             - p.intensity_range_db * (1.0 - intensity)
             + max(-20.0 * math.log10(distance), -p.max_attenuation_db)
+            + _finite("gain_db", gain_db)
         )
         level = _db(level_db)
 
