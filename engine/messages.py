@@ -147,6 +147,14 @@ class SceneChange:
 
 
 @dataclass(frozen=True, eq=False)
+class BankChange:
+    """Steps from `t_ns` on play from another bank (a control request); voices sounding finish from the old one."""
+
+    t_ns: int
+    bank: object = field(repr=False)  # a footfall.bank.sample_bank.Bank
+
+
+@dataclass(frozen=True, eq=False)
 class AudioBlock:
     """Rendered audio: float32 (n, channels) starting at absolute sample frame `start`."""
 

@@ -12,8 +12,8 @@ from typing import Callable, Iterable, Iterator, Protocol
 import numpy as np
 
 from footfall.engine.graph.channel import Channel
-from footfall.engine.messages import (AudioBlock, EndOfStream, PoseSample, SceneChange, SkeletonSample, StepEvent,
-                                      VideoFrame, Watermark, ns_to_samples)
+from footfall.engine.messages import (AudioBlock, BankChange, EndOfStream, PoseSample, SceneChange, SkeletonSample,
+                                      StepEvent, VideoFrame, Watermark, ns_to_samples)
 from footfall.engine.mixer.mixer import Mixer
 from footfall.engine.pose.pool import PosePool
 from footfall.engine.steps.detector import StepDetector
@@ -161,6 +161,8 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
                 render_to(ns_to_samples(item.t_ns, sr) - lead)
             elif isinstance(item, SceneChange):
                 timeline.add(item)
+            elif isinstance(item, BankChange):
+                mixer.set_bank(item.bank)
             elif isinstance(item, EndOfStream):
                 render_to(ns_to_samples(item.t_ns, sr))
                 out.put(item)

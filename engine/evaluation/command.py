@@ -6,7 +6,8 @@ Two suites, one per run:
 - motion capture: `footfall eval --mocap DIR` (every *.bvh; truth from mocap_contacts; pose streams from virtual
   cameras with fitted tracker noise) over views x frame rates. With `--skeleton3d` the 3-D feet themselves stream
   (as a game sends them) into the 3-D contact detector, per frame rate; views and noise do not apply.
-  Joint names are mapped by config/skeletons.toml, or first by `--skeletons FILE`.
+  Joint names are mapped by config/skeletons.toml, or first by `--skeletons FILE`. `--skeleton3d --events DIR`
+  scores the takes' exported events instead (e.g. `footfall play-bvh --json DIR/` through `footfall serve`).
 `--ci DIR` runs both on an evaluation folder laid out like ../shared/eval (videos/ with labels/<stem>.steps.csv,
 mocap/**/*.bvh). `--floor FILE` (config/eval_floor.toml) turns any of these into a regression gate: exit 1 with one
 line per figure past its floor, checked per suite.
@@ -151,6 +152,14 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
         positions = world_positions(motion)
         roles = joint_roles(motion, FOOT_ROLES if args.skeleton3d else ALL_ROLES, schemes, str(take))
         contacts = contacts_from_positions(positions, roles, motion.fps)
+        if args.skeleton3d and args.events is not None:  # events exported by play-bvh through serve
+            truth = tuple(TruthStep(math.ceil(c.t_ns * motion.fps / NS_PER_S - 1e-9), c.t_ns, c.foot, "exact")
+                          for c in contacts)
+            period = int(round(NS_PER_S / motion.fps))
+            name = f"{take.relative_to(root).with_suffix('').as_posix()}/events"
+            cases.append(Case(name, truth, None, period, 0, positions.shape[0] * period, events_path(args.events,
+                                                                                                     take.stem)))
+            continue
         if args.skeleton3d:
             cases += skeleton_cases(take.relative_to(root).with_suffix("").as_posix(), positions, roles, motion.fps,
                                     rates, contacts)
