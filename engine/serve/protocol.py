@@ -67,7 +67,7 @@ def decode(data: bytes, max_bytes: int) -> dict:
         raise ProtocolError("too_large", f"{len(data)} bytes, limit {max_bytes}")
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep, an integer of 5000 digits
         raise ProtocolError("not_json", str(exc).splitlines()[0][:120]) from None
     if not isinstance(doc, dict):
         raise ProtocolError("not_object", f"expected a JSON object, got {type(doc).__name__}")
@@ -93,6 +93,8 @@ def _name(doc: dict, key: str, required: bool = True) -> str | None:
 
 
 def _number(value: Any, key: str) -> float:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+        raise ProtocolError(f"bad_{key}", f"{key} is out of range")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ProtocolError(f"bad_{key}", f"{key} must be a finite number, got {_show(value)}")
     return float(value)
