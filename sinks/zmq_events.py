@@ -7,8 +7,11 @@ high-water mark and the engine never waits for it. The socket is used under a lo
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from typing import Callable
 
+import numpy as np
 import zmq
 
 from footfall.engine.messages import CharacterEnd, SceneChange, StepEvent
@@ -16,9 +19,14 @@ from footfall.engine.serve.protocol import encode
 
 
 class ZmqEventPublisher:
-    def __init__(self, socket: zmq.Socket, name_of: Callable[[int], str]) -> None:
+    def __init__(self, socket: zmq.Socket, name_of: Callable[[int], str],
+                 arrival_ns: Callable[[int, int], int | None] | None = None) -> None:
+        """`arrival_ns(track_id, t_ns)`: when the frame that made a step arrived, so each step message carries
+        `engine_ms`, the time it spent in the engine (the detector's own delay is not in it)."""
         self._socket = socket
         self._name_of = name_of
+        self._arrival_ns = arrival_ns
+        self.engine_ms: deque[float] = deque(maxlen=10_000)
         self._lock = threading.Lock()
         self.published = {"step": 0, "scene": 0, "status": 0}
         self.dropped = 0
@@ -32,7 +40,20 @@ class ZmqEventPublisher:
                 self.dropped += 1
 
     def write(self, event: StepEvent) -> None:
-        self.publish("step", {"character": self._name_of(event.track_id), **event.to_dict()})
+        doc = {"character": self._name_of(event.track_id), **event.to_dict()}
+        arrived = None if self._arrival_ns is None else self._arrival_ns(event.track_id, event.t_ns + event.delay_ns)
+        if arrived is not None:
+            doc["engine_ms"] = round((time.perf_counter_ns() - arrived) / 1e6, 3)
+            self.engine_ms.append(doc["engine_ms"])
+        self.publish("step", doc)
+
+    def latency(self) -> dict:
+        """Engine latency of the recent steps: frame in to step published, ms."""
+        if not self.engine_ms:
+            return {"steps": 0}
+        ms = np.fromiter(self.engine_ms, float)
+        return {"steps": int(ms.size), "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+                "max_ms": float(ms.max())}
 
     def forward(self, item: object) -> None:
         if isinstance(item, CharacterEnd):

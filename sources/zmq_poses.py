@@ -13,7 +13,7 @@ from typing import Iterator
 
 import zmq
 
-from footfall.engine.messages import EndOfStream
+from footfall.engine.messages import EndOfStream, SkeletonSample
 from footfall.engine.serve.control import ControlHandler
 from footfall.engine.serve.intake import PoseIntake
 from footfall.engine.serve.protocol import ProtocolError
@@ -38,6 +38,7 @@ def pose_items(poses: zmq.Socket, control: zmq.Socket, intake: PoseIntake, handl
             if reply.stop:
                 break
         if poses in ready:
+            batch: list = []
             for _ in range(BATCH):
                 try:
                     parts = poses.recv_multipart(zmq.NOBLOCK)
@@ -52,5 +53,26 @@ def pose_items(poses: zmq.Socket, control: zmq.Socket, intake: PoseIntake, handl
                                       "invalid": intake.counters["invalid"]})
                     continue
                 if item is not None:
-                    yield item
+                    batch.append(item)
+            yield from merged(batch)
     yield EndOfStream(intake.newest_ns)
+
+
+def merged(items: list) -> Iterator:
+    """Consecutive SkeletonSamples of the same media time as one (a game sends all its characters for a frame):
+    one trip through the graph and one watermark for them all. Nothing waits for this; it only takes what has
+    already arrived."""
+    pending: SkeletonSample | None = None
+    for item in items:
+        if isinstance(item, SkeletonSample) and pending is not None and item.t_ns == pending.t_ns:
+            pending = SkeletonSample(pending.t_ns, pending.characters + item.characters)
+            continue
+        if pending is not None:
+            yield pending
+            pending = None
+        if isinstance(item, SkeletonSample):
+            pending = item
+        else:
+            yield item
+    if pending is not None:
+        yield pending

@@ -1,4 +1,4 @@
-"""Synthetic walks for the 3-D tests: feet trajectories with known landings, and BVH text in any naming scheme.
+"""Synthetic walks for the 3-D tests: a skeleton around streams.walking_feet, as BVH text in any naming scheme.
 
 The BVH puts every joint straight under the root with its own position channels, so the file's forward kinematics
 reproduce the designed world positions exactly (in centimetres, Y up).
@@ -8,25 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from footfall.engine.skeletons import ALL_ROLES
-
-
-def walk_feet(fps: float, seconds: float = 5.0, speed: float = 1.2, period: float = 1.0, stance: float = 0.6,
-              lift: float = 0.12) -> np.ndarray:
-    """(frames, 4, 3) ankle_l, toe_l, ankle_r, toe_r in metres, Y up, walking along +z: each foot rests flat for
-    `stance` of its `period`, then swings to the next footprint in a smooth arc (landing at zero speed)."""
-    t = np.arange(int(round(seconds * fps))) / fps
-    stride = speed * period
-    out = np.empty((t.size, 4, 3))
-    for side, (x, phase) in enumerate(((0.1, 0.0), (-0.1, 0.5))):
-        u = t / period + phase  # cycles; each cycle: stance [0, stance), swing [stance, 1)
-        cycle, frac = np.floor(u), u - np.floor(u)
-        swing = np.clip((frac - stance) / (1 - stance), 0.0, 1.0)
-        ease = 0.5 - 0.5 * np.cos(np.pi * swing)
-        z = (cycle + ease) * stride
-        height = lift * np.sin(np.pi * swing)
-        out[:, 2 * side] = np.stack([np.full_like(t, x), 0.08 + height, z], axis=1)
-        out[:, 2 * side + 1] = np.stack([np.full_like(t, x), 0.03 + height, z + 0.15], axis=1)
-    return out
+from footfall.engine.streams import walking_feet as walk_feet  # noqa: F401 - the tests' walk
 
 
 def skeleton_positions(feet: np.ndarray) -> dict[str, np.ndarray]:

@@ -7,7 +7,8 @@ exactly once in `counters`: `received` = `frames` + `skeletons` + `ends` + `inva
 """
 from __future__ import annotations
 
-from collections import Counter
+import time
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -19,9 +20,12 @@ from footfall.engine.serve.protocol import (EndMessage, FrameMessage, ProtocolEr
 from footfall.engine.skeletons import FOOT_ROLES, Scheme, SkeletonError, map_joints, scheme_named
 
 
+ARRIVALS_KEPT = 8192  # frames whose arrival time is kept for measuring the engine's latency
+
+
 @dataclass(frozen=True)
 class IntakeLimits:
-    max_message_bytes: int = 1_048_576
+    max_message_bytes: int = 65_536
     max_bones: int = 512
     max_characters: int = 64
     rate_limit_hz: float = 1000.0  # frames a character may send per second of wall time, on average ...
@@ -55,6 +59,11 @@ class PoseIntake:
         self.counters: Counter = Counter()
         self.newest_ns = 0
         self._next_id = 0
+        self._arrivals: OrderedDict[tuple[int, int], int] = OrderedDict()  # (track, t_ns) -> perf_counter_ns
+
+    def arrival_ns(self, track_id: int, t_ns: int) -> int | None:
+        """When the frame (track_id, t_ns) arrived (time.perf_counter_ns), for the recent few thousand frames."""
+        return self._arrivals.get((track_id, t_ns))
 
     def accept(self, data: bytes, now_s: float) -> SkeletonSample | CharacterEnd | None:
         self.counters["received"] += 1
@@ -139,6 +148,9 @@ class PoseIntake:
             raise ProtocolError("rate_limited", f"{c.name!r} sends more than {self.limits.rate_limit_hz:g} frames/s")
         self.counters["frames"] += 1
         self.newest_ns = max(self.newest_ns, msg.t_ns)
+        self._arrivals[(c.track_id, msg.t_ns)] = time.perf_counter_ns()
+        if len(self._arrivals) > ARRIVALS_KEPT:
+            self._arrivals.popitem(last=False)
         return SkeletonSample(msg.t_ns, (CharacterJoints(c.track_id, feet, ground, msg.screen),))
 
     def _take_token(self, c: Character, now_s: float) -> bool:

@@ -10,6 +10,7 @@ engine never waits for it.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Literal
@@ -37,16 +38,19 @@ class ServeParams:
     control: str = "tcp://127.0.0.1:5557"
     audio: str = "tcp://127.0.0.1:5558"
     limits: IntakeLimits = field(default_factory=IntakeLimits)
-    receive_hwm: int = 10_000
+    receive_hwm: int = 100
     send_hwm: int = 1_000
     skeletons: str = ""
     curve_secret_key: str = ""
     curve_clients: str = ""
     poll_ms: int = 50
+    switch_interval_ms: float = 5.0  # Python's thread switch interval while serving (bench serve compares)
 
     def __post_init__(self) -> None:
         if self.poses_pattern not in ("pull", "sub"):
             raise ValueError("serve poses_pattern must be pull or sub")
+        if not 0.05 <= self.switch_interval_ms <= 100:
+            raise ValueError("serve switch_interval_ms must lie in 0.05..100")
         if min(self.receive_hwm, self.send_hwm, self.poll_ms) < 1:
             raise ValueError("serve receive_hwm, send_hwm and poll_ms must be at least 1")
         if bool(self.curve_secret_key) != bool(self.curve_clients):
@@ -86,6 +90,8 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
     bank = open_bank(bank_spec)
     check_vocabulary(bank, settings.render.render)
     stop = threading.Event() if stop is None else stop
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(p.switch_interval_ms / 1000)
     ctx = zmq.Context()
     auth = None
     sockets: list[zmq.Socket] = []
@@ -99,7 +105,7 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
             s.linger = 0
             s.rcvhwm = p.receive_hwm
             s.sndhwm = p.send_hwm
-            s.maxmsgsize = 16 * p.limits.max_message_bytes  # far larger ones end the sender's connection
+            s.maxmsgsize = 2 * p.limits.max_message_bytes  # larger still ends the sender's connection, uncounted
             if keys is not None:
                 security.make_server(s, keys)
             s.bind(endpoint)
@@ -112,7 +118,7 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
         control = socket(zmq.REP, p.control)
         audio = socket(zmq.PUB, p.audio)
         intake = PoseIntake(schemes, p.limits)
-        publisher = ZmqEventPublisher(events, intake.name_of)
+        publisher = ZmqEventPublisher(events, intake.name_of, intake.arrival_ns)
         mixer = settings.render.mixer
         audio_sink = ZmqAudioSink(audio, mixer.sample_rate, mixer.channels)
         detector = ContactDetector3D(settings.steps3d)
@@ -124,7 +130,7 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
                     "audio_frames": audio_sink.position, "audio_dropped": audio_sink.dropped,
                     "characters": {c.name: {"track_id": c.track_id, "scheme": c.scheme}
                                    for c in intake.characters.values()},
-                    "limits": vars(p.limits),
+                    "limits": vars(p.limits), "engine_latency": publisher.latency(),
                     "health": {"graph": "running", "tracked": detector.characters,
                                "watermark_ns": detector.watermark_ns()}}
 
@@ -141,3 +147,4 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
         if auth is not None:
             auth.stop()
         ctx.term()
+        sys.setswitchinterval(interval)

@@ -63,7 +63,10 @@ class Contact3DParams:
 
 @dataclass
 class _Character:
-    history: deque  # per frame (10,): heel_l, toe_l, heel_r, toe_r heights; ankle/toe joint heights; foot lengths
+    history: np.ndarray  # ring of rows (10,): heel_l, toe_l, heel_r, toe_r heights; ankle/toe joint heights; foot
+    # lengths
+    filled: int = 0  # rows of history in use
+    head: int = 0  # the row the next frame goes in
     rest: np.ndarray = field(default_factory=lambda: np.zeros(4))  # resting clearance: heel_l, toe_l, heel_r, toe_r
     drop: float = 0.05  # heel below the ankle
     length: np.ndarray = field(default_factory=lambda: np.full(2, 0.15))  # ankle-to-toe length per foot
@@ -87,9 +90,21 @@ class ContactDetector3D:
     def push(self, sample: SkeletonSample) -> list[StepEvent]:
         t = sample.t_ns
         self._newest = t if self._newest is None else max(self._newest, t)
-        events = []
-        for joints in sample.characters:
-            events += self._push_character(joints, t)
+        events: list[StepEvent] = []
+        if sample.characters:
+            chars = sample.characters
+            states = [self._state(j.track_id, t) for j in chars]
+            feet = np.array([j.feet for j in chars], dtype=np.float64).reshape(len(chars), 4, 3)
+            ground = np.array([0.0 if j.ground_y is None else float(j.ground_y) for j in chars])[:, None]
+            points = feet.copy()  # heel_l, toe_l, heel_r, toe_r: every character's at once
+            points[:, [0, 2]] = heel_points(feet[:, [0, 2]], feet[:, [1, 3]], self.params.heel_back_m,
+                                            np.array([c.drop for c in states])[:, None],
+                                            np.array([c.length for c in states]))
+            along = feet[:, [1, 3]] - feet[:, [0, 2]]
+            rows = np.concatenate([points[:, :, 1] - ground, feet[:, :, 1] - ground,
+                                   np.sqrt(np.sum(along * along, axis=2))], axis=1)
+            for k, (joints, c) in enumerate(zip(chars, states)):
+                events += self._push_character(joints, c, t, points[k], rows[k])
         self._forget(t)
         return events
 
@@ -123,23 +138,28 @@ class ContactDetector3D:
         for k in stale:
             del self._chars[k]
 
-    def _push_character(self, joints: CharacterJoints, t: int) -> list[StepEvent]:
+    def _state(self, track_id: int, t: int) -> _Character:
         p = self.params
-        c = self._chars.get(joints.track_id)
+        c = self._chars.get(track_id)
         if c is None:
-            c = self._chars[joints.track_id] = _Character(deque(maxlen=p.history_frames))
+            c = self._chars[track_id] = _Character(np.empty((p.history_frames, 10)))
         if c.last_t is not None and (t <= c.last_t or t - c.last_t > p.max_gap_ms * 1e6):
             self._restart(c)  # time went back (a new take) or the character was away: start afresh
-        feet = np.asarray(joints.feet, dtype=np.float64).reshape(4, 3)
-        ground = 0.0 if joints.ground_y is None else float(joints.ground_y)
-        points = self._ground_points(c, feet)
-        heights = points[:, 1] - ground
-        c.history.append(np.concatenate([heights, feet[[0, 1, 2, 3], 1] - ground, self._lengths(feet)]))
+        return c
+
+    def _push_character(self, joints: CharacterJoints, c: _Character, t: int, points: np.ndarray,
+                        row: np.ndarray) -> list[StepEvent]:
+        """One character's frame: `points` (4, 3) its ground points, `row` its history entry (heights above the
+        ground of the points and of the joints, foot lengths)."""
+        p = self.params
+        c.history[c.head] = row
+        c.head = (c.head + 1) % c.history.shape[0]
+        c.filled = min(c.filled + 1, c.history.shape[0])
         self._learn(c)
         dt = 0 if c.last_t is None else t - c.last_t
         if dt > 0:
             c.frame_ns = dt if c.frame_ns == 0 else int(0.8 * c.frame_ns + 0.2 * dt)
-        scores = self._scores(c, points, heights, dt)
+        scores = self._scores(c, points, row[:4], dt)
         events = []
         for side in (0, 1):
             s = scores[side]
@@ -165,29 +185,15 @@ class ContactDetector3D:
         c.lifted_t = [None, None]
         c.last_t = None
 
-    @staticmethod
-    def _lengths(feet: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(feet[[1, 3]] - feet[[0, 2]], axis=1)
-
-    def _ground_points(self, c: _Character, feet: np.ndarray) -> np.ndarray:
-        """(4, 3): heel_l, toe_l, heel_r, toe_r."""
-        out = np.empty((4, 3))
-        for side in (0, 1):
-            ankle, toe = feet[2 * side], feet[2 * side + 1]
-            out[2 * side] = heel_points(ankle[None], toe[None], self.params.heel_back_m, c.drop,
-                                        float(c.length[side]))[0]
-            out[2 * side + 1] = toe
-        return out
-
     def _learn(self, c: _Character) -> None:
         """Resting heights and foot geometry from the history: every frame for the first second, then now and then."""
         c.since_learned += 1
-        n = len(c.history)
+        n = c.filled
         warm = c.frame_ns == 0 or n * c.frame_ns < 1_000_000_000
         if not warm and c.since_learned < self.params.recalibrate_frames:
             return
         c.since_learned = 0
-        h = np.asarray(c.history)
+        h = c.history[:n]
         low = np.percentile(h[:, :8], self.params.rest_percentile, axis=0)
         c.rest = low[:4]
         ankle_low = 0.5 * (low[4] + low[6])
@@ -200,10 +206,12 @@ class ContactDetector3D:
         clearance = np.maximum(heights - c.rest, 0.0) / p.height_m
         speed = np.zeros(4)
         if c.prev and dt > 0:
-            d1 = np.linalg.norm((points - c.prev[-1])[:, [0, 2]], axis=1) / (dt / 1e9)
+            d = points - c.prev[-1]
+            d1 = np.sqrt(d[:, 0] * d[:, 0] + d[:, 2] * d[:, 2]) / (dt / 1e9)
             speed = d1
             if p.speed_extrapolation and len(c.prev) == 2 and c.frame_ns > 0:
-                d2 = np.linalg.norm((c.prev[-1] - c.prev[-2])[:, [0, 2]], axis=1) / (c.frame_ns / 1e9)
+                d = c.prev[-1] - c.prev[-2]
+                d2 = np.sqrt(d[:, 0] * d[:, 0] + d[:, 2] * d[:, 2]) / (c.frame_ns / 1e9)
                 speed = np.maximum(d1 + 0.5 * p.speed_extrapolation * (d1 - d2), 0.0)
         point = np.maximum(clearance, speed / p.speed_m_s)
         return np.minimum(point[[0, 2]], point[[1, 3]])
