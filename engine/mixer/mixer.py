@@ -191,9 +191,10 @@ class Mixer:
         The sample is chosen in turn among bank.select(surface, footwear), preferring entries whose intensity is
         near `intensity`; gain and pitch get seeded random jitter; x (0 = left edge, 1 = right edge) sets the
         constant-power pan; depth (1 = reference distance, larger = farther) sets inverse-distance attenuation;
-        intensity (0..1) sets the level and `gain_db` (a character's level) is added to it. If the sample would have to start before `position` (a late event), it
-        starts at `position` and plays whole. Steals the quietest, most nearly finished voice (the oldest among
-        equals) when the pool is full. Returns the absolute frame at which the voice's first sample plays.
+        intensity (0..1) sets the level and `gain_db` (a character's level) is added to it. If the sample would
+        have to start before `position` (a late event), it starts at `position` and plays whole. Steals the
+        quietest, most nearly finished voice (the oldest among equals) when the pool is full. Returns the absolute
+        frame at which the voice's first sample plays.
         """
         at = operator.index(at_sample)
         x = min(max(_finite("x", x), 0.0), 1.0)

@@ -182,7 +182,8 @@ def latency(characters: int = 16, fps: int = 60, seconds: float = 20.0, fast_sec
             "steps_expected": len(expected) * characters, "all_steps_right": complete,
             "latency_p50_ms": float(np.percentile(ms, 50)), "latency_p95_ms": float(np.percentile(ms, 95)),
             "latency_max_ms": float(ms.max()), "engine_p50_ms": float(np.percentile(engine, 50)),
-            "engine_p95_ms": float(np.percentile(engine, 95)), "engine_max_ms": float(engine.max()), "sustained_frames": frames, "sustained_s": wall,
+            "engine_p95_ms": float(np.percentile(engine, 95)), "engine_max_ms": float(engine.max()),
+            "sustained_frames": frames, "sustained_s": wall,
             "sustained_msgs_per_s": frames / wall,
             "rate_limited": status["counters"].get("invalid.rate_limited", 0)}
 

@@ -1,7 +1,7 @@
 """`footfall serve`: the engine as a ZeroMQ service, through the same graph builder as render.
 
     poses (PULL/SUB) ─▶ intake ─SkeletonSample─▶ steps (ContactDetector3D) ─▶ mixer ─AudioBlock─▶ audio (PUB)
-    control (REP) ─────▶ SceneChange/BankChange ─┘                          └─StepEvent─▶ events (PUB: step/scene/status)
+    control (REP) ─▶ SceneChange/BankChange ─┘                    └─StepEvent─▶ events (PUB: step/scene/status)
 
 There is no wall clock in the graph: the game's timestamps are the media time, the mixer renders up to the
 detector's watermark as offline rendering does, and each block is published as soon as it is rendered, so audio
