@@ -103,20 +103,23 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
                  bank: Bank, progress: Progress | None = None, frame_shape: tuple[int, int] | None = None,
                  source_name: str = "", pose_pool: PosePool | None = None,
                  started_at: float | None = None, detector: Detector | None = None, keep_events: bool = True,
-                 cancel_event: threading.Event | None = None) -> RenderSummary:
+                 cancel_event: threading.Event | None = None,
+                 step_listener: Callable[[StepEvent], None] | None = None) -> RenderSummary:
     """Runs the graph from a source's items to the sinks. With `frame_shape` (or a started `pose_pool`, which the
     caller closes) the items are VideoFrames and pose runs in worker processes; without, they are PoseSamples already
     (a pose stream), or SkeletonSamples for a 3-D `detector` (default: StepDetector on settings.steps). Scene changes
     and the final EndOfStream travel with the items. `started_at` (a `time.perf_counter()` reading) is where the
     summary's wall time counts from; by default, from here. `keep_events=False` only counts steps (a service that
-    runs for days); `cancel_event` is set when the graph is cancelled (for a source waiting on a socket)."""
+    runs for days); `cancel_event` is set when the graph is cancelled (for a source waiting on a socket);
+    `step_listener` is called on the steps stage's thread with each step as it is detected (serve publishes there:
+    no thread hop between detection and the network)."""
     t0 = time.perf_counter() if started_at is None else started_at
     own_pool = pose_pool is None and frame_shape is not None
     if own_pool:
         pose_pool = PosePool(settings.pose, *frame_shape)
     try:
         return _run_graph(items, settings, sink, events_sink, bank, progress, source_name, pose_pool, t0,
-                          detector, keep_events, cancel_event)
+                          detector, keep_events, cancel_event, step_listener)
     finally:
         if own_pool and pose_pool is not None:
             pose_pool.close()
@@ -125,7 +128,8 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
 def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, events_sink: EventSink | None,
                bank: Bank, progress: Progress | None, source_name: str, pose_pool: PosePool | None,
                t0: float, detector: Detector | None = None, keep_events: bool = True,
-               cancel_event: threading.Event | None = None) -> RenderSummary:
+               cancel_event: threading.Event | None = None,
+               step_listener: Callable[[StepEvent], None] | None = None) -> RenderSummary:
     mixer = Mixer(settings.mixer, bank)
     sr = settings.mixer.sample_rate
     steps: list[StepEvent] = []
@@ -133,6 +137,8 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
     lock = threading.Lock()
 
     def on_step(ev: StepEvent) -> None:
+        if step_listener is not None:
+            step_listener(ev)
         with lock:
             count["steps"] += 1
             if keep_events:

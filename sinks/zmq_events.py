@@ -1,6 +1,7 @@
 """Step, scene and status messages on a ZeroMQ PUB socket (topics `step`, `scene`, `status`).
 
-Serves as the graph's events sink (write/close, and forward for the other messages in order) and takes status
+Steps are published the moment they are detected (`step`, called on the steps stage's thread); as the graph's events
+sink it then forwards, in order, what must follow them (a character's end, scene changes), and it takes status
 messages from the intake thread. A PUB socket never blocks: a subscriber that does not keep up loses messages at its
 high-water mark and the engine never waits for it. The socket is used under a lock, so both threads may publish.
 """
@@ -40,6 +41,11 @@ class ZmqEventPublisher:
                 self.dropped += 1
 
     def write(self, event: StepEvent) -> None:
+        """As the graph's events sink: steps were already published by `step` as they were detected; this path
+        carries what must follow them in order (forward)."""
+
+    def step(self, event: StepEvent) -> None:
+        """Publishes a step at once (the graph calls it on the steps stage's thread)."""
         doc = {"character": self._name_of(event.track_id), **event.to_dict()}
         arrived = None if self._arrival_ns is None else self._arrival_ns(event.track_id, event.t_ns + event.delay_ns)
         if arrived is not None:

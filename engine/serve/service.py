@@ -140,7 +140,7 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
             on_ready({"poses": p.poses, "events": p.events, "control": p.control, "audio": p.audio})
         return run_pipeline(lambda: pose_items(poses, control, intake, handler, publisher, stop, cancel, p.poll_ms),
                             settings.render, audio_sink, publisher, bank, source_name="serve", detector=detector,
-                            keep_events=False, cancel_event=cancel)
+                            keep_events=False, cancel_event=cancel, step_listener=publisher.step)
     finally:
         for s in sockets:
             s.close(0)
