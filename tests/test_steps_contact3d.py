@@ -111,3 +111,13 @@ def test_eval_scores_the_detector_on_a_mocap_folder(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["f1"] >= 0.9 and doc["median_delay_ms"] <= 1000 / 30
     assert set(doc["cases"]) == {"walk/3d/30fps", "walk/3d/60fps"}
+
+
+def test_percentile_matches_numpy():
+    from footfall.engine.steps.contact3d import _percentile
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 17, 600):
+        rows = rng.normal(size=(n, 8))
+        for q in (0.0, 5.0, 50.0, 100.0):
+            np.testing.assert_allclose(_percentile(rows, q), np.percentile(rows, q, axis=0))
