@@ -355,3 +355,22 @@ def test_play_bvh_without_a_service_is_one_line(tmp_path, capsys):
     assert main(["play-bvh", str(path), "--connect", f"tcp://127.0.0.1:{free_base_port()}"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no answer from footfall serve" in err[0]
+
+
+def test_play_bvh_prints_the_steps_as_they_come(tmp_path, capsys):
+    from footfall.engine.cli import main
+    from skeleton_media import bvh_text
+    from test_skeletons import scheme_names
+
+    running = start(tmp_path)
+    try:
+        path = tmp_path / "walk.bvh"
+        path.write_text(bvh_text(scheme_names("unity"), walk_feet(60, 2.0), 60))
+        port = int(running.ends["poses"].rsplit(":", 1)[1])
+        assert main(["play-bvh", str(path), "--connect", f"tcp://127.0.0.1:{port}", "--fast"]) == 0
+    finally:
+        running.close()
+    out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    assert len(lines) >= 3 and all(line.startswith("walk  ") and " delay " in line for line in lines)
+    assert f"{len(lines)} steps from 1 take(s)" in out.err

@@ -78,15 +78,17 @@ def run(args: argparse.Namespace) -> int:
             sinks = dict.fromkeys([t[0] for t in takes], EventSink(out))
         else:
             sinks = {}
+        def show(character: str, ev: StepEvent) -> None:
+            if not sinks:
+                print(f"{character}  {ev.foot:5s}  {ev.t_ns / NS_PER_S:8.3f} s  delay {ev.delay_ns / 1e6:5.1f} ms",
+                      flush=True)
+
         with FootfallClient(endpoints, curve) as client:
-            events, start_ns = stream(client, takes, args.fast)
-        steps = [StepEvent(d["t_ns"] - start_ns, d["track_id"], d["foot"], d["x"], d["y"], d["depth"],
-                           d["intensity"], d["confidence"], int(round(d["delay_ms"] * 1e6))) for _, d in events]
-        for (character, d), ev in zip(events, steps):
+            events, start_ns = stream(client, takes, args.fast, show)
+        steps = [as_event(d, start_ns) for _, d in events]
+        for (character, _), ev in zip(events, steps):
             if sinks:
                 sinks[character].write(ev)
-            else:
-                print(f"{character}  {ev.foot:5s}  {ev.t_ns / NS_PER_S:8.3f} s  delay {ev.delay_ns / 1e6:5.1f} ms")
         for (name, _, _, _), path in zip(takes, args.bvh):
             if name in sinks:
                 sinks[name].close({"source": "play-bvh", "take": str(path), "start_ns": start_ns,
@@ -97,9 +99,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def stream(client, takes, fast: bool) -> tuple[list[tuple[str, dict]], int]:
+def as_event(d: dict, start_ns: int) -> StepEvent:
+    """A step message as a StepEvent, its time counted from the takes' start."""
+    return StepEvent(d["t_ns"] - start_ns, d["track_id"], d["foot"], d["x"], d["y"], d["depth"], d["intensity"],
+                     d["confidence"], int(round(d["delay_ms"] * 1e6)))
+
+
+def stream(client, takes, fast: bool, on_step=None) -> tuple[list[tuple[str, dict]], int]:
     """Sends every take's frames interleaved in time and collects the steps of our characters until the service
-    says each character's stream is processed. Returns [(character, step message)] and the takes' start time."""
+    says each character's stream is processed (`on_step(character, event)` as each arrives). Returns
+    [(character, step message)] and the takes' start time."""
     status = client.status()
     client.wait_connected()
     start_ns = status["media_ns"] + (NS_PER_S if status["media_ns"] else 0)
@@ -109,14 +118,17 @@ def stream(client, takes, fast: bool) -> tuple[list[tuple[str, dict]], int]:
     queue = [((i / rate if fast else i / fps), k, i) for k, (_, _, pos, fps) in enumerate(takes)
              for i in range(pos.shape[0])]
     heapq.heapify(queue)
-    remaining = {t[0] for t in takes}
+    names = {t[0] for t in takes}
+    remaining = set(names)
     frames_left = [t[2].shape[0] for t in takes]
     events: list[tuple[str, dict]] = []
 
     def collect(timeout_s: float = 0.0) -> None:
         for topic, doc in client.messages(timeout_s):
-            if topic == "step" and doc.get("character") in {t[0] for t in takes}:
+            if topic == "step" and doc.get("character") in names:
                 events.append((doc["character"], doc))
+                if on_step is not None:
+                    on_step(doc["character"], as_event(doc, start_ns))
             elif topic == "status" and doc.get("kind") == "end":
                 remaining.discard(doc.get("character"))
 
