@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML laid over the default preset ([serve], "
                    "[steps3d], [mixer], [render] surface/footwear)")
     p.add_argument("--bank", help="sound bank directory or folder of recordings (default: the built-in bank)")
+    p.add_argument("--vmc", nargs="?", const="127.0.0.1:39539", metavar="HOST:PORT",
+                   help="also take VMC (OSC over UDP, default 127.0.0.1:39539) as character [serve] vmc_character")
     p.add_argument("--insecure", action="store_true",
                    help="allow binding beyond loopback without CURVE (anyone who can reach the port can use it)")
     p.set_defaults(run=run)
@@ -45,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         table = config.load("default", args.config)
+        if args.vmc:
+            table.setdefault("serve", {})["vmc"] = args.vmc
         settings = ServeSettings.from_config(table, str(args.config) if args.config else "default preset")
 
         def ready(endpoints: dict) -> None:

@@ -42,6 +42,14 @@ def check_endpoints(endpoints: list[str], curve: bool, insecure: bool) -> None:
                             f"curve_clients, see footfall keys) or --insecure")
 
 
+def check_vmc(address: str, curve: bool, insecure: bool) -> None:
+    """VMC (OSC over UDP) has no authentication: loopback only unless --insecure, and not beside CURVE."""
+    if curve:
+        raise SecurityError(f"udp://{address}: VMC has no authentication; it cannot run beside CURVE")
+    if not is_local(f"tcp://{address}") and not insecure:
+        raise SecurityError(f"udp://{address}: VMC beyond loopback has no authentication; give --insecure to allow it")
+
+
 @dataclass(frozen=True)
 class CurveKeys:
     public: bytes

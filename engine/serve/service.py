@@ -44,6 +44,8 @@ class ServeParams:
     curve_secret_key: str = ""
     curve_clients: str = ""
     poll_ms: int = 50
+    vmc: str = ""  # HOST:PORT to take VMC (OSC over UDP) on, e.g. "127.0.0.1:39539"; "" = off
+    vmc_character: str = "vmc"
     switch_interval_ms: float = 5.0  # Python's thread switch interval while serving (bench serve compares)
 
     def __post_init__(self) -> None:
@@ -55,6 +57,10 @@ class ServeParams:
             raise ValueError("serve receive_hwm, send_hwm and poll_ms must be at least 1")
         if bool(self.curve_secret_key) != bool(self.curve_clients):
             raise ValueError("serve curve_secret_key and curve_clients go together")
+        if self.vmc and (self.vmc.count(":") != 1 or not self.vmc.rsplit(":", 1)[1].isdigit()):
+            raise ValueError(f"serve vmc must be HOST:PORT, got {self.vmc!r}")
+        if self.vmc and self.poses_pattern != "pull":
+            raise ValueError("serve vmc needs poses_pattern = \"pull\" (the bridge pushes into it)")
         endpoints = self.endpoints()
         if len(set(endpoints)) != len(endpoints):
             raise ValueError("serve endpoints must differ")
@@ -85,6 +91,8 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
     zmq.ZMQError (an endpoint in use) before anything is bound or after everything is closed."""
     p = settings.serve
     security.check_endpoints(p.endpoints(), p.curve, insecure)
+    if p.vmc:
+        security.check_vmc(p.vmc, p.curve, insecure)
     schemes = load_schemes(p.skeletons or None)
     keys = security.load_secret(p.curve_secret_key) if p.curve else None
     bank = open_bank(bank_spec)
@@ -95,6 +103,7 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
     ctx = zmq.Context()
     auth = None
     sockets: list[zmq.Socket] = []
+    stoppers: list[Callable[[], None]] = []
     try:
         if p.curve:
             auth = security.start_authenticator(ctx, p.curve_clients)
@@ -117,6 +126,13 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
         events = socket(zmq.PUB, p.events)
         control = socket(zmq.REP, p.control)
         audio = socket(zmq.PUB, p.audio)
+        if p.vmc:
+            from footfall.sources.vmc import VmcBridge
+
+            host, port = p.vmc.rsplit(":", 1)
+            vmc = VmcBridge(host, int(port), p.poses, p.vmc_character)
+            vmc.start(ctx)
+            stoppers.append(vmc.stop)
         intake = PoseIntake(schemes, p.limits)
         publisher = ZmqEventPublisher(events, intake.name_of, intake.arrival_ns)
         mixer = settings.render.mixer
@@ -137,11 +153,14 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
         handler = ControlHandler(intake, bank, settings.render.render.surface, settings.render.render.footwear,
                                  status, open_bank, publisher.status)
         if on_ready is not None:
-            on_ready({"poses": p.poses, "events": p.events, "control": p.control, "audio": p.audio})
+            on_ready({"poses": p.poses, "events": p.events, "control": p.control, "audio": p.audio,
+                      **({"vmc": f"udp://{p.vmc}"} if p.vmc else {})})
         return run_pipeline(lambda: pose_items(poses, control, intake, handler, publisher, stop, cancel, p.poll_ms),
                             settings.render, audio_sink, publisher, bank, source_name="serve", detector=detector,
                             keep_events=False, cancel_event=cancel, step_listener=publisher.step)
     finally:
+        for stop_one in stoppers:
+            stop_one()
         for s in sockets:
             s.close(0)
         if auth is not None:
