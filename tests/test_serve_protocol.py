@@ -123,6 +123,9 @@ def test_character_limit():
     with pytest.raises(ProtocolError, match="too_many_characters"):
         intake.accept(message(type="skeleton", character="c", bones=BONES), 0.0)
     intake.accept(message(type="skeleton", character="a", bones=BONES), 0.0)  # describing again is fine
+    intake.accept(message(type="end", character="b"), 0.0)  # an end frees its slot
+    intake.accept(message(type="skeleton", character="c", bones=BONES), 0.0)
+    assert intake.track_id("c") == 2 and intake.name_of(1) == "b"
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),

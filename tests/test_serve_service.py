@@ -76,13 +76,16 @@ def test_a_walk_in_gives_its_steps_out_at_the_right_times(tmp_path, kind):
         with client_for(running) as client:
             client.describe("hero", BONES)
             feet = walk_feet(60, 4.0)
-            stream_walk(client, "hero", feet, 60)
+            stream_walk(client, "hero", feet, 60, end=False)
+            settle(client, 1 + feet.shape[0])
+            assert client.status()["characters"]["hero"]["scheme"] == "cmu"
+            client.end("hero")
             got = collect_until_end(client, {"hero"})["hero"]
             assert [(d["t_ns"], d["foot"]) for d in got] == offline(feet, 60)
             assert len(got) >= 7 and all(0 <= d["delay_ms"] <= 1000 / 60 for d in got)
             status = client.status()
             assert status["counters"]["frames"] == feet.shape[0] and status["counters"]["skeletons"] == 1
-            assert status["characters"]["hero"]["scheme"] == "cmu"
+            assert "hero" not in status["characters"]  # its end freed the slot
     finally:
         running.close()
     assert running.result["summary"].steps == len(got)

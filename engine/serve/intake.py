@@ -59,6 +59,7 @@ class PoseIntake:
         self.counters: Counter = Counter()
         self.newest_ns = 0
         self._next_id = 0
+        self._names: dict[int, str] = {}  # every track id ever given (steps still in flight after an end need it)
         self._arrivals: OrderedDict[tuple[int, int], int] = OrderedDict()  # (track, t_ns) -> perf_counter_ns
 
     def arrival_ns(self, track_id: int, t_ns: int) -> int | None:
@@ -87,10 +88,7 @@ class PoseIntake:
         return None if c is None else c.track_id
 
     def name_of(self, track_id: int) -> str:
-        for c in self.characters.values():
-            if c.track_id == track_id:
-                return c.name
-        return ""
+        return self._names.get(track_id, "")
 
     def _accept(self, data: bytes, now_s: float) -> SkeletonSample | CharacterEnd | None:
         msg = parse_pose_message(decode(data, self.limits.max_message_bytes), self.limits.max_bones)
@@ -101,8 +99,9 @@ class PoseIntake:
         c = self.characters.get(msg.character)
         if c is None:
             raise ProtocolError("unknown_character", f"{msg.character!r}: send its skeleton description first")
-        if isinstance(msg, EndMessage):
+        if isinstance(msg, EndMessage):  # the character's slot is free; described again, it is a new track
             self.counters["ends"] += 1
+            del self.characters[c.name]
             return CharacterEnd(self.newest_ns, c.track_id, c.name)
         return self._frame(c, msg, now_s)
 
@@ -121,6 +120,7 @@ class PoseIntake:
             raise ProtocolError("too_many_characters", f"limit {self.limits.max_characters}")
         if old is None:
             track_id, self._next_id = self._next_id, self._next_id + 1
+            self._names[track_id] = msg.character
         else:
             track_id = old.track_id
         indices = np.array([roles[r] for r in FOOT_ROLES])
