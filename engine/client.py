@@ -88,8 +88,9 @@ class FootfallClient:
         """Any pose message (blocks while the service's queue is full: its back-pressure)."""
         self._push.send(json.dumps({"v": VERSION, **doc}, separators=(",", ":")).encode())
 
-    def send_raw(self, data: bytes) -> None:
-        self._push.send(data)
+    def send_raw(self, *parts: bytes) -> None:
+        """Bytes as they are, one message of these parts (tests and the fuzzing benchmark send bad ones)."""
+        self._push.send_multipart(list(parts))
 
     def describe(self, character: str, bones: Sequence[str], scheme: str | None = None, up: str = "y",
                  units_m: float = 1.0) -> None:

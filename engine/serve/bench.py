@@ -135,8 +135,9 @@ def latency(characters: int = 16, fps: int = 60, seconds: float = 20.0, fast_sec
         control = FootfallClient(service.endpoints)
         control.wait_connected()
         sender = FootfallClient(service.endpoints, topics=())
-        listener = Listener(control_events := FootfallClient(service.endpoints, topics=("step", "status")))
+        control_events = FootfallClient(service.endpoints, topics=("step", "status"))
         control_events.wait_connected()
+        listener = Listener(control_events)
         listener.start()
         for name in names:
             sender.describe(name, BONES)
@@ -160,6 +161,9 @@ def latency(characters: int = 16, fps: int = 60, seconds: float = 20.0, fast_sec
         complete = all([(d["t_ns"], d["foot"]) for _, d in steps if d["character"] == n] == expected for n in names)
         # sustained: the same characters as fast as the service takes them
         fast = walking_feet(fps, fast_seconds)
+        listener.ended.clear()
+        for name in names:  # their ends freed them: described again
+            sender.describe(name, BONES)
         before = control.status()["counters"].get("frames", 0)
         t0 = time.perf_counter()
         offset = frame_time_ns(feet.shape[0] + fps, fps)
@@ -168,7 +172,6 @@ def latency(characters: int = 16, fps: int = 60, seconds: float = 20.0, fast_sec
                 sender.frame(name, offset + frame_time_ns(i, fps), joints(fast[i]))
         for name in names:
             sender.end(name)
-        listener.ended.clear()
         listener.wait_ended(set(names))
         wall = time.perf_counter() - t0
         status = control.status()
@@ -265,7 +268,6 @@ def fuzz(messages: int = 100_000, seed: int = 0, fps: int = 60) -> dict:
         listener = Listener(events)
         listener.start()
         sender = FootfallClient(service.endpoints, topics=())
-        raw = sender._push
         sender.describe("walker", BONES)
         feet = walking_feet(fps, 20.0)
         frame = sent = 0
@@ -280,7 +282,7 @@ def fuzz(messages: int = 100_000, seed: int = 0, fps: int = 60) -> dict:
         rss_warm = 0
         t0 = time.perf_counter()
         for parts in hostile_messages(rng, messages, max_bytes):
-            raw.send_multipart(parts)
+            sender.send_raw(*parts)
             sent += 1
             if sent == warmup:  # the first tenth has reached every buffer's working size
                 while control.status()["counters"].get("received", 0) < warmup + frame + 1:
