@@ -127,10 +127,6 @@ class ContactDetector3D:
         self._chars.clear()
         return []
 
-    def end(self, track_id: int) -> None:
-        """That character's stream is over."""
-        self._chars.pop(track_id, None)
-
     def watermark_ns(self) -> int:
         """No step still to come has a contact time before this: a step is emitted on the frame it lands, its contact
         after the character's previous frame. Characters unseen for max_gap_ms no longer hold it back."""
