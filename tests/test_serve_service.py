@@ -377,3 +377,32 @@ def test_play_bvh_prints_the_steps_as_they_come(tmp_path, capsys):
     lines = out.out.strip().splitlines()
     assert len(lines) >= 3 and all(line.startswith("walk  ") and " delay " in line for line in lines)
     assert f"{len(lines)} steps from 1 take(s)" in out.err
+
+
+def test_poses_on_a_sub_socket_from_a_publishing_game(tmp_path):
+    """[serve] poses_pattern = "sub": the game PUBlishes (a topic frame may come first)."""
+    import time
+
+    running = start(tmp_path, serve_table={"poses_pattern": "sub"}, limits=FAST)
+    try:
+        with client_for(running) as client:
+            pub = zmq.Context.instance().socket(zmq.PUB)
+            pub.linger = 0
+            pub.connect(running.ends["poses"])
+            describe = json.dumps({"v": 1, "type": "skeleton", "character": "hero", "bones": BONES}).encode()
+            deadline = time.monotonic() + 10
+            while "hero" not in client.status()["characters"]:  # PUB drops until the subscription is live
+                assert time.monotonic() < deadline
+                pub.send_multipart([b"poses", describe])
+                time.sleep(0.05)
+            feet = walk_feet(60, 2.0)
+            for i in range(feet.shape[0]):
+                doc = {"v": 1, "type": "frame", "character": "hero", "t_ns": frame_time_ns(i, 60),
+                       "joints": np.round(joints(feet[i]), 5).tolist()}
+                pub.send_multipart([b"poses", json.dumps(doc).encode()])
+            pub.send(json.dumps({"v": 1, "type": "end", "character": "hero"}).encode())
+            got = collect_until_end(client, {"hero"})["hero"]
+            assert [(d["t_ns"], d["foot"]) for d in got] == offline(feet, 60)
+            pub.close(0)
+    finally:
+        running.close()
