@@ -10,7 +10,8 @@ from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, repo
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; mixer voices against real time")
+    p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; mixer voices against real time; "
+                       "serve latency and rate; serve against hostile messages")
     which = p.add_subparsers(dest="bench", metavar="WHAT")
     which.required = True
     r = which.add_parser("render", help="engine speed beside MediaPipe pose alone over the same frames",
