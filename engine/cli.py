@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "footfall.engine.evaluation.command",
     "footfall.bank.commands",
     "footfall.engine.commands.bench",
+    "footfall.engine.commands.serve",
+    "footfall.engine.commands.play_bvh",
 )
 
 

@@ -62,6 +62,38 @@ class PoseSample:
     persons: tuple[PersonPose, ...] = ()
 
 
+@dataclass(frozen=True, eq=False)
+class CharacterJoints:
+    """One character's feet in one frame of a 3-D skeleton stream (a game, motion capture).
+
+    `feet` is float64 (4, 3): ankle and toe (ball) joints of the left foot, then of the right, in metres, Y up.
+    `ground_y`: the ground's height under the character when the sender knows it (None: learned). `screen`: where the
+    character is on the picture, (x, y, depth) as in StepEvent, when the sender knows it (None: centre, depth 1).
+    """
+
+    track_id: int
+    feet: np.ndarray
+    ground_y: float | None = None
+    screen: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class SkeletonSample:
+    """Characters' joints at one media time (each message of a skeleton stream is one such sample)."""
+
+    t_ns: int
+    characters: tuple[CharacterJoints, ...] = ()
+
+
+@dataclass(frozen=True)
+class CharacterEnd:
+    """A character's stream ended (its take is over); carried through the graph so its last steps come first."""
+
+    t_ns: int
+    track_id: int
+    name: str = ""
+
+
 @dataclass(frozen=True)
 class StepEvent:
     """A foot landed.
@@ -114,6 +146,16 @@ class SceneChange:
     surface: str
     footwear: str | None = None
     score: float = 1.0
+    track_id: int | None = None  # one character's ground and footwear (None: everyone's)
+    gain_db: float | None = None  # that character's (or everyone's) footstep level from then on
+
+
+@dataclass(frozen=True, eq=False)
+class BankChange:
+    """Steps from `t_ns` on play from another bank (a control request); voices sounding finish from the old one."""
+
+    t_ns: int
+    bank: object = field(repr=False)  # a footfall.bank.sample_bank.Bank
 
 
 @dataclass(frozen=True, eq=False)

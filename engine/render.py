@@ -29,8 +29,8 @@ from footfall.engine.mixer.mixer import Mixer, MixerParams, warm_up
 from footfall.engine.pose.mediapipe_pose import PoseParams
 from footfall.engine.pose.pool import PosePool
 from footfall.engine.progress import Progress
-from footfall.engine.stages import (SurfaceTimeline, audio_sink_stage, event_sink_stage, mixer_stage, pose_stage,
-                                    source_stage, steps_stage, video_items)
+from footfall.engine.stages import (Detector, SurfaceTimeline, audio_sink_stage, event_sink_stage, mixer_stage,
+                                    pose_stage, source_stage, steps_stage, video_items)
 from footfall.engine.steps.detector import StepDetector, StepParams
 from footfall.sinks.audio_file import AudioFileSink
 from footfall.sinks.errors import SinkError
@@ -106,17 +106,24 @@ def open_audio_output(video: Path, output: Path, sample_rate: int, original_audi
 def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, events_sink: EventSink | None,
                  bank: Bank, progress: Progress | None = None, frame_shape: tuple[int, int] | None = None,
                  source_name: str = "", pose_pool: PosePool | None = None,
-                 started_at: float | None = None) -> RenderSummary:
+                 started_at: float | None = None, detector: Detector | None = None, keep_events: bool = True,
+                 cancel_event: threading.Event | None = None,
+                 step_listener: Callable[[StepEvent], None] | None = None) -> RenderSummary:
     """Runs the graph from a source's items to the sinks. With `frame_shape` (or a started `pose_pool`, which the
     caller closes) the items are VideoFrames and pose runs in worker processes; without, they are PoseSamples already
-    (a pose stream). Scene changes and the final EndOfStream travel with the items. `started_at` (a
-    `time.perf_counter()` reading) is where the summary's wall time counts from; by default, from here."""
+    (a pose stream), or SkeletonSamples for a 3-D `detector` (default: StepDetector on settings.steps). Scene changes
+    and the final EndOfStream travel with the items. `started_at` (a `time.perf_counter()` reading) is where the
+    summary's wall time counts from; by default, from here. `keep_events=False` only counts steps (a service that
+    runs for days); `cancel_event` is set when the graph is cancelled (for a source waiting on a socket);
+    `step_listener` is called on the steps stage's thread with each step as it is detected (serve publishes there:
+    no thread hop between detection and the network)."""
     t0 = time.perf_counter() if started_at is None else started_at
     own_pool = pose_pool is None and frame_shape is not None
     if own_pool:
         pose_pool = PosePool(settings.pose, *frame_shape)
     try:
-        return _run_graph(items, settings, sink, events_sink, bank, progress, source_name, pose_pool, t0)
+        return _run_graph(items, settings, sink, events_sink, bank, progress, source_name, pose_pool, t0,
+                          detector, keep_events, cancel_event, step_listener)
     finally:
         if own_pool and pose_pool is not None:
             pose_pool.close()
@@ -124,20 +131,27 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
 
 def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, events_sink: EventSink | None,
                bank: Bank, progress: Progress | None, source_name: str, pose_pool: PosePool | None,
-               t0: float) -> RenderSummary:
+               t0: float, detector: Detector | None = None, keep_events: bool = True,
+               cancel_event: threading.Event | None = None,
+               step_listener: Callable[[StepEvent], None] | None = None) -> RenderSummary:
     mixer = Mixer(settings.mixer, bank)
     sr = settings.mixer.sample_rate
     steps: list[StepEvent] = []
+    count = {"steps": 0}
     lock = threading.Lock()
 
     def on_step(ev: StepEvent) -> None:
+        if step_listener is not None:
+            step_listener(ev)
         with lock:
-            steps.append(ev)
+            count["steps"] += 1
+            if keep_events:
+                steps.append(ev)
             if progress is not None:
-                progress.steps = len(steps)
+                progress.steps = count["steps"]
 
     cap = settings.render.channel_capacity
-    sup = Supervisor()
+    sup = Supervisor(cancel_event)
     first = sup.channel("source", cap)
     sup.add("source", source_stage(items, first), [first])
     poses = first
@@ -152,7 +166,8 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
         to_events = sup.channel("events", cap * 64)
         outs.append(to_events)
     timeline = SurfaceTimeline(settings.render.surface, settings.render.footwear)
-    sup.add("steps", steps_stage(poses, outs, StepDetector(settings.steps), on_step), outs)
+    detector = StepDetector(settings.steps) if detector is None else detector
+    sup.add("steps", steps_stage(poses, outs, detector, on_step), outs)
     sup.add("mixer", mixer_stage(to_mixer, audio, mixer, timeline), [audio])
     done = {"end": 0}
 
@@ -164,9 +179,9 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
     sup.add("output", audio_sink_stage(audio, sink, advanced))
     if events_sink is not None and to_events is not None:
         sup.add("events", event_sink_stage(to_events, events_sink, lambda: {
-            "source": source_name, "steps": len(steps), "mode": settings.steps.mode}))
+            "source": source_name, "steps": count["steps"], "mode": settings.steps.mode}))
     sup.run(on_poll=progress.draw if progress is not None else None)
-    return RenderSummary(len(steps), done["end"] / sr, time.perf_counter() - t0, tuple(steps))
+    return RenderSummary(count["steps"], done["end"] / sr, time.perf_counter() - t0, tuple(steps))
 
 
 def check_vocabulary(bank: Bank, params: RenderParams) -> None:

@@ -12,8 +12,8 @@ from typing import Callable, Iterable, Iterator, Protocol
 import numpy as np
 
 from footfall.engine.graph.channel import Channel
-from footfall.engine.messages import (AudioBlock, EndOfStream, PoseSample, SceneChange, StepEvent, VideoFrame,
-                                      Watermark, ns_to_samples)
+from footfall.engine.messages import (AudioBlock, BankChange, EndOfStream, PoseSample, SceneChange, SkeletonSample,
+                                      StepEvent, VideoFrame, Watermark, ns_to_samples)
 from footfall.engine.mixer.mixer import Mixer
 from footfall.engine.pose.pool import PosePool
 from footfall.engine.steps.detector import StepDetector
@@ -68,9 +68,17 @@ class StepListener(Protocol):
     def __call__(self, event: StepEvent) -> None: ...
 
 
-def steps_stage(inp: Channel, outs: list[Channel], detector: StepDetector,
+class Detector(Protocol):
+    """What steps_stage drives: StepDetector (screen-space poses) or ContactDetector3D (3-D skeletons)."""
+
+    def push(self, sample) -> list[StepEvent]: ...
+    def flush(self) -> list[StepEvent]: ...
+    def watermark_ns(self) -> int: ...
+
+
+def steps_stage(inp: Channel, outs: list[Channel], detector: Detector | StepDetector,
                 on_step: StepListener | None = None) -> Body:
-    """PoseSamples to StepEvents and Watermarks; scene changes and EndOfStream are forwarded in order."""
+    """PoseSamples or SkeletonSamples to StepEvents and Watermarks; other messages are forwarded in order."""
 
     def send(item) -> None:
         for ch in outs:
@@ -78,7 +86,7 @@ def steps_stage(inp: Channel, outs: list[Channel], detector: StepDetector,
 
     def body(cancel: threading.Event) -> None:
         for item in inp:
-            if isinstance(item, PoseSample):
+            if isinstance(item, (PoseSample, SkeletonSample)):
                 for ev in detector.push(item):
                     if on_step is not None:
                         on_step(ev)
@@ -108,14 +116,27 @@ class SurfaceTimeline:
         self.changes.append(change)
         self.changes.sort(key=lambda c: c.t_ns)
 
-    def at(self, t_ns: int) -> tuple[str, str]:
+    def at(self, t_ns: int, track_id: int | None = None) -> tuple[str, str]:
+        """Surface and footwear at `t_ns` for one character (changes for everyone, then for that character)."""
         surface, footwear = self.surface, self.footwear
-        for c in self.changes:
-            if c.t_ns > t_ns:
-                break
+        for c in self._applying(t_ns, track_id):
             surface = c.surface
             footwear = c.footwear or footwear
         return surface, footwear
+
+    def gain_db(self, t_ns: int, track_id: int | None = None) -> float:
+        """The footstep level set for that character (or everyone) at `t_ns`; 0 dB unless a change set one."""
+        gain = 0.0
+        for c in self._applying(t_ns, track_id):
+            gain = c.gain_db if c.gain_db is not None else gain
+        return gain
+
+    def _applying(self, t_ns: int, track_id: int | None) -> Iterator[SceneChange]:
+        for c in self.changes:
+            if c.t_ns > t_ns:
+                break
+            if c.track_id is None or c.track_id == track_id:
+                yield c
 
 
 def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimeline, block: int = 2048) -> Body:
@@ -133,13 +154,15 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
     def body(cancel: threading.Event) -> None:
         for item in inp:
             if isinstance(item, StepEvent):
-                surface, footwear = timeline.at(item.t_ns)
+                surface, footwear = timeline.at(item.t_ns, item.track_id)
                 mixer.trigger(ns_to_samples(item.t_ns, sr), surface, footwear, item.x, item.depth, item.intensity,
-                              track_id=item.track_id, gait=item.gait)
+                              track_id=item.track_id, gait=item.gait, gain_db=timeline.gain_db(item.t_ns, item.track_id))
             elif isinstance(item, Watermark):
                 render_to(ns_to_samples(item.t_ns, sr) - lead)
             elif isinstance(item, SceneChange):
                 timeline.add(item)
+            elif isinstance(item, BankChange):
+                mixer.set_bank(item.bank)
             elif isinstance(item, EndOfStream):
                 render_to(ns_to_samples(item.t_ns, sr))
                 out.put(item)
@@ -180,11 +203,17 @@ class EventSinkLike(Protocol):
 
 
 def event_sink_stage(inp: Channel, sink: EventSinkLike, summary: Callable[[], dict]) -> Body:
+    """Writes step events; a sink with a `forward(item)` method also gets the other messages, in order (the serve
+    publisher tells clients when a character's stream has been processed)."""
+    forward = getattr(sink, "forward", None)
+
     def body(cancel: threading.Event) -> None:
         try:
             for item in inp:
                 if isinstance(item, StepEvent):
                     sink.write(item)
+                elif forward is not None:
+                    forward(item)
         finally:
             sink.close(summary())
 

@@ -1,5 +1,5 @@
-"""`footfall bench render|mixer|fuzz`: speed measured side by side in one run (never as timed unit tests), and damaged
-files rendered one by one."""
+"""`footfall bench render|mixer|fuzz|serve|serve-fuzz`: speed measured side by side in one run (never as timed unit
+tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,7 @@ from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, repo
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; mixer voices against real time; "
-                       "damaged files")
+                       "damaged files; serve latency and rate; serve against hostile messages")
     which = p.add_subparsers(dest="bench", metavar="WHAT")
     which.required = True
     r = which.add_parser("render", help="engine speed beside MediaPipe pose alone over the same frames",
@@ -44,6 +44,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--keep", type=Path, help="keep the damaged files in this folder")
     f.add_argument("--json", type=Path, help="write every outcome as JSON")
     f.set_defaults(run=run_fuzz)
+    s = which.add_parser("serve", help="footfall serve: pose-in to step-out latency and sustained messages/s",
+                         description="Starts footfall serve in its own process on loopback, walks C characters "
+                         "at F fps in real time (latency from sending the frame that made each step to receiving "
+                         "it: p50/p95), then sends the same characters as fast as the service takes them.")
+    s.add_argument("--characters", type=int, default=16)
+    s.add_argument("--fps", type=int, default=60)
+    s.add_argument("--seconds", type=float, default=20.0, help="real-time walk length")
+    s.add_argument("--switch-interval-ms", default="5",
+                   help="Python thread switch intervals to run the service with, comma-separated, side by side")
+    s.add_argument("--json", type=Path)
+    s.set_defaults(run=run_serve)
+    f = which.add_parser("serve-fuzz", help="footfall serve against generated malformed and hostile messages",
+                         description="Sends N generated bad messages to footfall serve (its own process) with one "
+                         "valid character walking among them; passes when the service stays up, its counters "
+                         "account for every message, the walker gets every step and memory ends within 5%% of the "
+                         "start.")
+    f.add_argument("--messages", type=int, default=100_000)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--json", type=Path)
+    f.set_defaults(run=run_serve_fuzz)
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -115,3 +135,28 @@ def run_mixer(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from footfall.engine.serve.bench import latency
+
+    rows = []
+    for interval in (float(v) for v in args.switch_interval_ms.split(",")):
+        rows.append({"switch_interval_ms": interval, **latency(args.characters, args.fps, args.seconds,
+                                                               serve_table={"switch_interval_ms": interval})})
+        print(json.dumps(rows[-1], indent=1), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0 if all(r["all_steps_right"] for r in rows) else 1
+
+
+def run_serve_fuzz(args: argparse.Namespace) -> int:
+    from footfall.engine.serve.bench import fuzz
+
+    row = fuzz(args.messages, args.seed)
+    print(json.dumps(row, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(row, indent=2))
+    ok = row["alive"] and row["accounted"] and row["walker_steps_right"] and abs(row["rss_change"]) <= 0.05
+    print("fuzz: " + ("pass" if ok else "FAIL"))
+    return 0 if ok else 1

@@ -4,7 +4,10 @@ Two suites, one per run:
 - videos with hand labels: `footfall eval VIDEO... --labels DIR` (truth `DIR/<stem>.steps.csv`); the detector runs
   on extract_poses' output, or, with `--events DIR`, exported events `DIR/<stem>.events.jsonl` are scored instead.
 - motion capture: `footfall eval --mocap DIR` (every *.bvh; truth from mocap_contacts; pose streams from virtual
-  cameras with fitted tracker noise) over views x frame rates.
+  cameras with fitted tracker noise) over views x frame rates. With `--skeleton3d` the 3-D feet themselves stream
+  (as a game sends them) into the 3-D contact detector, per frame rate; views and noise do not apply.
+  Joint names are mapped by config/skeletons.toml, or first by `--skeletons FILE`. `--skeleton3d --events DIR`
+  scores the takes' exported events instead (e.g. `footfall play-bvh --json DIR/` through `footfall serve`).
 `--ci DIR` runs both on an evaluation folder laid out like ../shared/eval (videos/ with labels/<stem>.steps.csv,
 mocap/**/*.bvh). `--floor FILE` (config/eval_floor.toml) turns any of these into a regression gate: exit 1 with one
 line per figure past its floor, checked per suite.
@@ -65,6 +68,10 @@ def register(subparsers: Any) -> None:
                    help="tracker noise on mocap poses: none, realistic (config/noise_realistic.toml) or a TOML file")
     p.add_argument("--seed", type=int, default=0, help="noise seed (each case derives its own from it)")
     p.add_argument("--mode", choices=("live", "render"), default="render", help="detector mode")
+    p.add_argument("--skeleton3d", action="store_true",
+                   help="mocap: stream the 3-D feet into the 3-D contact detector ([steps3d]) instead of cameras")
+    p.add_argument("--skeletons", type=Path, metavar="FILE",
+                   help="extra joint-name mappings, tried before config/skeletons.toml")
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML laid over the mode's preset")
     p.add_argument("--cache", type=Path, metavar="DIR", help="pose cache folder for extract_poses")
     p.add_argument("--tolerance-frames", type=float, metavar="N", help="match tolerance in frames (default 1)")
@@ -148,6 +155,7 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
     from footfall.engine.evaluation.noise import apply_noise, load_noise
     from footfall.engine.evaluation.projection import (VIEWS, joint_roles, landmarks_3d, place_camera, pose_stream,
                                                        resample)
+    from footfall.engine.skeletons import ALL_ROLES, FOOT_ROLES, load_schemes
 
     views = [v.strip() for v in args.views.split(",") if v.strip()]
     unknown = sorted(set(views) - set(VIEWS))
@@ -158,12 +166,25 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
     takes = sorted(root.rglob("*.bvh"))
     if not takes:
         raise FileNotFoundError(f"{root}: no .bvh files")
+    schemes = load_schemes(args.skeletons)
     cases = []
     for take in takes:
         motion = read_bvh(take)
         positions = world_positions(motion)
-        roles = joint_roles(motion)
+        roles = joint_roles(motion, FOOT_ROLES if args.skeleton3d else ALL_ROLES, schemes, str(take))
         contacts = contacts_from_positions(positions, roles, motion.fps)
+        if args.skeleton3d and args.events is not None:  # events exported by play-bvh through serve
+            truth = tuple(TruthStep(math.ceil(c.t_ns * motion.fps / NS_PER_S - 1e-9), c.t_ns, c.foot, "exact")
+                          for c in contacts)
+            period = int(round(NS_PER_S / motion.fps))
+            name = f"{take.relative_to(root).with_suffix('').as_posix()}/events"
+            cases.append(Case(name, truth, None, period, 0, positions.shape[0] * period, events_path(args.events,
+                                                                                                     take.stem)))
+            continue
+        if args.skeleton3d:
+            cases += skeleton_cases(take.relative_to(root).with_suffix("").as_posix(), positions, roles, motion.fps,
+                                    rates, contacts)
+            continue
         points = landmarks_3d(positions, roles)
         for fps in rates:
             stream_points = points if fps == motion.fps else resample(points, motion.fps, float(fps))
@@ -179,6 +200,28 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
     return cases
 
 
+def skeleton_cases(name: str, positions: Any, roles: dict[str, int], source_fps: float, rates: Sequence[int],
+                   contacts: Sequence[Any]) -> list[Case]:
+    """One case per frame rate: the take's feet as a 3-D skeleton stream, resampled to that rate. A resampled stream
+    is that rate's data, so its truth is computed from it (the take's own contacts at the take's rate)."""
+    from footfall.engine.evaluation.mocap_contacts import contacts_from_positions
+    from footfall.engine.evaluation.projection import resample
+    from footfall.engine.skeletons import FOOT_ROLES
+    from footfall.engine.streams import skeleton_stream
+
+    feet = positions[:, [roles[r] for r in FOOT_ROLES]]
+    cases = []
+    for fps in rates:
+        stream = feet if fps == source_fps else resample(feet, source_fps, fps)
+        if fps != source_fps:
+            contacts = contacts_from_positions(stream, dict(zip(FOOT_ROLES, range(4))), fps)
+        truth = tuple(TruthStep(math.ceil(c.t_ns * fps / NS_PER_S - 1e-9), c.t_ns, c.foot, "exact") for c in contacts)
+        samples = tuple(skeleton_stream(stream, fps))
+        period = NS_PER_S // fps
+        cases.append(Case(f"{name}/3d/{fps}fps", truth, samples, period, 0, samples[-1].t_ns + period))
+    return cases
+
+
 # ---------------------------------------------------------------------------------------------------- detection
 
 
@@ -186,17 +229,22 @@ def step_params(args: argparse.Namespace) -> Any:
     from footfall.engine.steps.detector import StepParams
 
     preset = args.mode if args.mode in config.preset_names() else "default"
+    if getattr(args, "skeleton3d", False):
+        from footfall.engine.steps.contact3d import Contact3DParams
+
+        return config.section(config.load(preset, args.config), "steps3d", Contact3DParams)
     params = config.section(config.load(preset, args.config), "steps", StepParams)
     if "mode" in {f.name for f in dataclasses.fields(params)}:
         params = dataclasses.replace(params, mode=args.mode)
     return params
 
 
-def detect(samples: Sequence[PoseSample], params: Any, frame_period_ns: int) -> list[metrics.Detection]:
+def detect(samples: Sequence[Any], params: Any, frame_period_ns: int) -> list[metrics.Detection]:
     """Run the detector as the graph would, noting the media time of the frame at which each event came out."""
+    from footfall.engine.steps.contact3d import Contact3DParams, ContactDetector3D
     from footfall.engine.steps.detector import StepDetector
 
-    detector = StepDetector(params)
+    detector = ContactDetector3D(params) if isinstance(params, Contact3DParams) else StepDetector(params)
     out = []
     for sample in samples:
         out += [metrics.Detection.from_event(e, sample.t_ns) for e in detector.push(sample)]
@@ -325,7 +373,7 @@ def score(cases: Sequence[Case], args: argparse.Namespace, params: Any) -> list[
         match = metrics.MatchParams(tolerance, int(round(args.idle_gap_s * NS_PER_S)))
         result = metrics.evaluate_case(case.name, case.truth, detections, match, case.start_ns, case.end_ns)
         results.append(result)
-        if args.plots and case.samples is not None:
+        if args.plots and case.samples is not None and not getattr(args, "skeleton3d", False):
             from footfall.engine.evaluation.plots import plot_case
 
             plot_case(args.plots / f"{case.name.replace('/', '__')}.png", case.samples, result)

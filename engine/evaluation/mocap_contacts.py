@@ -48,10 +48,14 @@ class Contact:
 def foot_frames(ankle: np.ndarray, toe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per frame unit vectors: forward along the foot (ankle to toe) and the foot's own up (perpendicular, vertical plane)."""
     forward = toe - ankle
-    forward /= np.maximum(np.linalg.norm(forward, axis=-1, keepdims=True), 1e-9)
-    lateral = np.cross(forward, np.array([0.0, 1.0, 0.0]))
-    lateral /= np.maximum(np.linalg.norm(lateral, axis=-1, keepdims=True), 1e-9)
-    up = np.cross(lateral, forward)
+    forward /= np.maximum(np.sqrt(np.sum(forward * forward, axis=-1, keepdims=True)), 1e-9)
+    lateral = np.zeros_like(forward)  # forward x (0, 1, 0), written out (np.cross costs more than the rest here)
+    lateral[..., 0], lateral[..., 2] = -forward[..., 2], forward[..., 0]
+    lateral /= np.maximum(np.sqrt(np.sum(lateral * lateral, axis=-1, keepdims=True)), 1e-9)
+    up = np.empty_like(forward)  # lateral x forward
+    up[..., 0] = lateral[..., 1] * forward[..., 2] - lateral[..., 2] * forward[..., 1]
+    up[..., 1] = lateral[..., 2] * forward[..., 0] - lateral[..., 0] * forward[..., 2]
+    up[..., 2] = lateral[..., 0] * forward[..., 1] - lateral[..., 1] * forward[..., 0]
     return forward, up
 
 
@@ -60,20 +64,22 @@ def heel_drop(ankle: np.ndarray, toe: np.ndarray, percentile: float = 5.0) -> fl
     return float(np.clip(np.percentile(ankle[:, 1], percentile) - np.percentile(toe[:, 1], percentile), 0.02, 0.12))
 
 
-def heel_points(ankle: np.ndarray, toe: np.ndarray, back_m: float = 0.05, drop_m: float | None = None) -> np.ndarray:
+def heel_points(ankle: np.ndarray, toe: np.ndarray, back_m: float = 0.05, drop_m: float | None = None,
+                length_m: float | None = None) -> np.ndarray:
     """A heel point (frames, 3) that follows the foot's pitch.
 
     With the foot flat, the heel is `back_m` behind the ankle horizontally and `drop_m` below it (default: at the toe
     joint's ground level). That offset is expressed in the foot's own frame at its flat (stance) pitch and carried
-    along as the foot rotates.
+    along as the foot rotates. `length_m` is the ankle-to-toe length (default: the median over the frames given),
+    or one length per row of `ankle` (several feet at once).
     """
     forward, up = foot_frames(ankle, toe)
-    length = float(np.median(np.linalg.norm(toe - ankle, axis=-1)))
+    length = np.median(np.linalg.norm(toe - ankle, axis=-1)) if length_m is None else np.asarray(length_m, float)
     drop = heel_drop(ankle, toe) if drop_m is None else drop_m
-    sin_a = min(drop / max(length, 1e-9), 0.95)  # the toe joint sits this much below the ankle when flat
+    sin_a = np.minimum(drop / np.maximum(length, 1e-9), 0.95)  # the toe joint sits this much below the ankle, flat
     cos_a = np.sqrt(1 - sin_a * sin_a)
-    along = -back_m * cos_a + drop * sin_a
-    across = -back_m * sin_a - drop * cos_a
+    along = (-back_m * cos_a + drop * sin_a)[..., None]
+    across = (-back_m * sin_a - drop * cos_a)[..., None]
     return ankle + along * forward + across * up
 
 

@@ -10,40 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 
 from footfall.engine.evaluation.bvh import Motion
 from footfall.engine.evaluation.mocap_contacts import foot_frames, heel_points
 from footfall.engine.messages import NS_PER_S, NUM_LANDMARKS, PersonPose, PoseSample
+from footfall.engine.skeletons import ALL_ROLES, Scheme, load_schemes, map_joints
 
 View = Literal["side", "front", "back", "oblique", "high"]
 VIEWS: tuple[str, ...] = ("side", "front", "back", "oblique", "high")
 
-# Skeleton roles and the joint names that fill them in common BVH sets (Bandai Namco, CMU / Mixamo style).
-ROLE_NAMES: dict[str, tuple[str, ...]] = {
-    "hip_l": ("UpperLeg_L", "LeftUpLeg", "LeftHip"), "hip_r": ("UpperLeg_R", "RightUpLeg", "RightHip"),
-    "knee_l": ("LowerLeg_L", "LeftLeg", "LeftKnee"), "knee_r": ("LowerLeg_R", "RightLeg", "RightKnee"),
-    "foot_l": ("Foot_L", "LeftFoot", "LeftAnkle"), "foot_r": ("Foot_R", "RightFoot", "RightAnkle"),
-    "toe_l": ("Toes_L", "LeftToeBase", "LeftToe"), "toe_r": ("Toes_R", "RightToeBase", "RightToe"),
-    "shoulder_l": ("UpperArm_L", "LeftArm"), "shoulder_r": ("UpperArm_R", "RightArm"),
-    "elbow_l": ("LowerArm_L", "LeftForeArm"), "elbow_r": ("LowerArm_R", "RightForeArm"),
-    "wrist_l": ("Hand_L", "LeftHand"), "wrist_r": ("Hand_R", "RightHand"),
-    "neck": ("Neck", "Neck1"), "head": ("Head",),
-}
-
-
-def joint_roles(motion: Motion) -> dict[str, int]:
-    """Index of the joint filling each role; KeyError names the role no joint fills."""
-    names = {j.name: i for i, j in enumerate(motion.joints)}
-    roles = {}
-    for role, candidates in ROLE_NAMES.items():
-        found = [names[c] for c in candidates if c in names]
-        if not found:
-            raise KeyError(f"no joint for {role} (looked for {', '.join(candidates)})")
-        roles[role] = found[0]
-    return roles
+def joint_roles(motion: Motion, roles: Sequence[str] = ALL_ROLES, schemes: Sequence[Scheme] | None = None,
+                source: str = "skeleton") -> dict[str, int]:
+    """Index of the joint filling each role, by the skeleton mappings (config/skeletons.toml); a skeleton no
+    mapping fits is a SkeletonError naming the joints it lacks."""
+    schemes = load_schemes() if schemes is None else schemes
+    return map_joints([j.name for j in motion.joints], schemes, roles, source=source)[1]
 
 
 def landmarks_3d(positions: np.ndarray, roles: dict[str, int], toe_tip_m: float = 0.05) -> np.ndarray:

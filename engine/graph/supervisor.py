@@ -33,12 +33,14 @@ class Stage:
 
 
 class Supervisor:
-    def __init__(self) -> None:
+    def __init__(self, cancel_event: threading.Event | None = None) -> None:
+        """`cancel_event`: set when the graph is cancelled; a source that waits on something other than a channel
+        (a socket) watches it to stop."""
         self._stages: list[Stage] = []
         self._channels: list[Channel] = []
         self._failure: StageFailed | None = None
         self._lock = threading.Lock()
-        self.cancel_event = threading.Event()
+        self.cancel_event = threading.Event() if cancel_event is None else cancel_event
 
     def channel(self, name: str, capacity: int, policy: str = "block") -> Channel:
         ch: Channel = Channel(name, capacity, policy)  # type: ignore[arg-type]

@@ -242,7 +242,7 @@ class Mixer:
         self._live = tuple((slot, lb.audio) for slot, lb in self._banks.items())
 
     def trigger(self, at_sample: int, surface: str, footwear: str, x: float, depth: float, intensity: float, *,
-                track_id: int = -1, gait: str = "walk") -> int:
+                track_id: int = -1, gait: str = "walk", gain_db: float = 0.0) -> int:
         """Schedule one footstep so that the chosen sample's onset lands exactly on absolute frame `at_sample`.
 
         The sample is drawn among bank.select(surface, footwear), preferring entries made for `gait` ("walk" or
@@ -250,9 +250,10 @@ class Mixer:
         while another is left. Gain, pitch and the low-pass cutoff get seeded random jitter; x (0 = left edge,
         1 = right edge) sets the constant-power pan; depth (1 = reference distance, larger = farther) sets
         inverse-distance attenuation and the air-absorption low-pass, and the early reflections' share when they are
-        on; intensity (0..1) sets the level. If the sample would have to start before `position` (a late event), it
-        starts at `position` and plays whole. Steals the quietest, most nearly finished voice (the oldest among
-        equals) when the pool is full. Returns the absolute frame at which the voice's first sample plays.
+        on; intensity (0..1) sets the level and `gain_db` (a character's level) is added to it. If the sample would
+        have to start before `position` (a late event), it starts at `position` and plays whole. Steals the
+        quietest, most nearly finished voice (the oldest among equals) when the pool is full. Returns the absolute
+        frame at which the voice's first sample plays.
         """
         at = operator.index(at_sample)
         track_id = operator.index(track_id)
@@ -274,7 +275,8 @@ class Mixer:
 
         distance = max(depth, p.min_depth) / p.reference_depth
         distance_db = max(-20.0 * math.log10(distance), -p.max_attenuation_db)
-        source_db = gain_jitter * p.gain_jitter_db - p.intensity_range_db * (1.0 - intensity)
+        source_db = (gain_jitter * p.gain_jitter_db - p.intensity_range_db * (1.0 - intensity)
+                     + _finite("gain_db", gain_db))
         level = _db(source_db + distance_db)
 
         v = self._voices
