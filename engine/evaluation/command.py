@@ -200,7 +200,7 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
     return cases
 
 
-def skeleton_cases(name: str, positions: Any, roles: dict[str, int], source_fps: float, rates: Sequence[int],
+def skeleton_cases(name: str, positions: Any, roles: dict[str, int], source_fps: float, rates: Sequence[Fraction],
                    contacts: Sequence[Any]) -> list[Case]:
     """One case per frame rate: the take's feet as a 3-D skeleton stream, resampled to that rate. A resampled stream
     is that rate's data, so its truth is computed from it (the take's own contacts at the take's rate)."""
@@ -212,13 +212,13 @@ def skeleton_cases(name: str, positions: Any, roles: dict[str, int], source_fps:
     feet = positions[:, [roles[r] for r in FOOT_ROLES]]
     cases = []
     for fps in rates:
-        stream = feet if fps == source_fps else resample(feet, source_fps, fps)
+        stream = feet if fps == source_fps else resample(feet, source_fps, float(fps))
         if fps != source_fps:
-            contacts = contacts_from_positions(stream, dict(zip(FOOT_ROLES, range(4))), fps)
+            contacts = contacts_from_positions(stream, dict(zip(FOOT_ROLES, range(4))), float(fps))
         truth = tuple(TruthStep(math.ceil(c.t_ns * fps / NS_PER_S - 1e-9), c.t_ns, c.foot, "exact") for c in contacts)
-        samples = tuple(skeleton_stream(stream, fps))
-        period = NS_PER_S // fps
-        cases.append(Case(f"{name}/3d/{fps}fps", truth, samples, period, 0, samples[-1].t_ns + period))
+        samples = tuple(skeleton_stream(stream, float(fps)))
+        period = int(NS_PER_S // fps)
+        cases.append(Case(f"{name}/3d/{rate_name(fps)}fps", truth, samples, period, 0, samples[-1].t_ns + period))
     return cases
 
 
