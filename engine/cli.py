@@ -16,6 +16,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
 COMMAND_MODULES = (
     "footfall.engine.commands.render",
+    "footfall.engine.commands.live",
+    "footfall.engine.commands.devices",
     "footfall.engine.commands.demo",
     "footfall.engine.evaluation.command",
     "footfall.bank.commands",
