@@ -107,6 +107,8 @@ class LiveCapture:
                         yield frame
                         if self.cancel.is_set():
                             return
+                except av.ExitError:  # PyAV's read timeout interrupts FFmpeg
+                    problem = f"stream cut (nothing received for {p.read_timeout_s:g} s)"
                 except (av.FFmpegError, OSError) as exc:
                     problem = f"stream cut ({_reason(exc)})"
                 finally:
