@@ -7,7 +7,9 @@ opened (a missing or busy device fails before anything plays) with the record an
 """
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,16 +36,39 @@ SWITCH_INTERVAL_S = 0.001  # the GIL is handed on at least this often while live
 
 
 @dataclass(frozen=True)
+class LiveParams:
+    """How a live run shares the machine."""
+
+    pose_nice: int = 5  # pose workers run this much nicer than the engine's process: decoding, steps and the mixer,
+    # whose threads hold the GIL the sound card's callback needs, get the CPU first when it is short
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pose_nice <= 19:
+            raise ValueError("pose_nice must lie in 0..19")
+
+
+@dataclass(frozen=True)
 class LiveSettings:
     render: RenderSettings
     sound_card: SoundCardParams
     capture: CaptureParams
+    live: LiveParams = LiveParams()
 
     @classmethod
     def from_config(cls, table: dict, source_name: str = "config") -> "LiveSettings":
         return cls(RenderSettings.from_config(table, source_name),
                    cfg.section(table, "sound_card", SoundCardParams, source_name),
-                   cfg.section(table, "capture", CaptureParams, source_name))
+                   cfg.section(table, "capture", CaptureParams, source_name),
+                   cfg.section(table, "live", LiveParams, source_name))
+
+
+def renice(pids: tuple[int, ...], by: int) -> None:
+    """Lowers these processes' priority by `by` (never raises it; where not permitted, leaves it)."""
+    for pid in pids:
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + by))
+        except (OSError, AttributeError):
+            pass
 
 
 class LiveStatus:
@@ -97,19 +122,20 @@ class LiveResult:
 
 def run_live(spec: str, settings: LiveSettings, bank_spec: str | None = None, events_path: Path | None = None,
              record_path: Path | None = None, stats_path: Path | None = None, status: bool | None = None,
-             stream_factory: Callable | None = None, on_result: Callable[[LiveResult], None] | None = None
-             ) -> LiveResult:
+             stream_factory: Callable | None = None, on_result: Callable[[LiveResult], None] | None = None,
+             passes: int = 1) -> LiveResult:
     """Plays `spec`'s footsteps live. Raises SourceError/SinkError/BankError/StageFailed on failure and
     KeyboardInterrupt on cancel; the stats document is written to `stats_path` (and given to `on_result`) first."""
     sup = Supervisor()
     rs = settings.render
     sr, channels = rs.mixer.sample_rate, rs.mixer.channels
-    source = open_live_source(spec, settings.capture, rs.source, sup.cancel_event)
+    source = open_live_source(spec, settings.capture, rs.source, sup.cancel_event, passes)
     previous_switch = sys.getswitchinterval()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-prepare") as prepare:
         bank_loaded = prepare.submit(open_bank, bank_spec)
         warmed = prepare.submit(warm_up, rs.mixer)
         with PosePool(rs.pose, *source.analysis_shape) as pool:
+            renice(pool.worker_pids, settings.live.pose_nice)
             bank = bank_loaded.result()
             warmed.result()  # the mixer's kernels load before the sound card starts, never inside its first blocks
             check_vocabulary(bank, rs.render)
@@ -127,11 +153,14 @@ def run_live(spec: str, settings: LiveSettings, bank_spec: str | None = None, ev
             live_status = LiveStatus(stats, sup, output, enabled=status)
             summary = None
             sys.setswitchinterval(SWITCH_INTERVAL_S)
+            gc.collect()
+            gc.freeze()  # what start-up built is never scanned again: a full collection mid-run stalls every thread
             try:
                 summary = run_pipeline(lambda: video_items(source.frames()), rs, output, events, bank, live_status,
                                        source_name=spec, pose_pool=pool, policy=LIVE, live_stats=stats,
                                        record_sink=record, sup=sup)
             finally:
+                gc.unfreeze()
                 sys.setswitchinterval(previous_switch)
                 live_status.finish()
                 doc = stats.summary(dropped_frames(sup), output, {"source": spec, "mode": rs.steps.mode,

@@ -47,19 +47,46 @@ def live_pose_stage(inp: Channel, out: Channel, pool: PosePool) -> Body:
     return body
 
 
+class AdaptiveLead:
+    """How far ahead of the callback the mixer writes: one block more after each underrun (up to `most`), one block
+    less after `decay_ns` without one (down to `least`), so a machine that stalls buys headroom for a while instead
+    of crackling, and a quiet one keeps the least latency."""
+
+    def __init__(self, least: int, most: int, step: int, decay_ns: int) -> None:
+        self.least, self.most, self.step, self.decay_ns = least, most, step, decay_ns
+        self.current = least
+        self._underruns = 0
+        self._since = 0
+
+    def frames(self, underruns: int, now_ns: int) -> int:
+        if underruns > self._underruns:
+            self._underruns = underruns
+            self.current = min(self.current + self.step, self.most)
+            self._since = now_ns
+        elif self.current > self.least and now_ns - self._since > self.decay_ns:
+            self.current -= self.step
+            self._since = now_ns
+        return self.current
+
+
 def device_mixer_stage(inp: Channel, output: SoundCardSink, mixer: Mixer, timeline: SurfaceTimeline,
                        stats: LiveStats) -> Body:
     """Keeps `fill_blocks` blocks rendered ahead of the sound card's callback and triggers each step as it comes.
 
     A step's sound is placed where its contact falls on the output clock (the contact's wall time mapped through the
     callback's DAC times); a contact already past plays at once, from the next frame the mixer writes. At the end of
-    the stream the sounds still ringing play out, and the device closes; it closes on cancel too."""
+    the stream the sounds still ringing play out, and the device closes; it closes on cancel too. How far ahead it
+    writes adapts to underruns (`AdaptiveLead`)."""
     sr = mixer.params.sample_rate
     ring = output.ring
-    fill = output.params.block * output.params.fill_blocks
-    wait_s = output.params.block / sr / 2
+    card = output.params
+    wait_s = card.block / sr / 2
+    lead = AdaptiveLead(card.block * card.fill_blocks, card.block * card.max_fill_blocks, card.block,
+                        int(card.fill_decay_s * NS_PER_S))
 
     def refill() -> None:
+        fill = lead.frames(output.underruns, time.monotonic_ns())
+        stats.lead_frames_max = max(stats.lead_frames_max, fill)
         while ring.fill < fill:
             region = ring.writable()[: fill - ring.fill]
             if region.shape[0] == 0:

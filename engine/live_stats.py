@@ -78,6 +78,7 @@ class LiveStats:
         self.memory_start = rss_bytes()
         self.memory_samples: list[tuple[float, int]] = []
         self.mixer_realtime = False
+        self.lead_frames_max = 0
 
     def watch(self, items: Iterable) -> Iterator:
         """A source's items, each frame's (media time, arrival) noted on the way into the graph."""
@@ -162,7 +163,9 @@ class LiveStats:
             "wall_s": round((time.monotonic_ns() - self.started_ns) / 1e9, 3),
         }
         if output is not None:
+            doc["underrun_times_s"] = [round((t - self.started_ns) / 1e9, 3) for t in output.underrun_times_ns()]
             doc["device"] = {"block": output.params.block, "fill_blocks": output.params.fill_blocks,
+                             "fill_blocks_most_used": self.lead_frames_max / output.params.block,
                              "device_latency_ms": round(output.device_latency_ns / 1e6, 2),
                              "paced_by_footfall": output.paced_here,
                              "realtime_threads": {"callback": output.realtime, "mixer": self.mixer_realtime}}

@@ -26,6 +26,7 @@ from footfall.sinks.output_ring import READ, UNDERRUN_FRAMES, UNDERRUNS, OutputR
 
 WARMUP_NS = NS_PER_S  # underruns in the stream's first second are start-up, reported apart from steady state
 STALL_NS = 2 * NS_PER_S  # a started device that has not called back for this long has gone away
+UNDERRUN_LOG = 256  # the times of the last this many underruns are kept (stats show when they happened)
 # clock: seqlock counter, ring frame at the block's start, its DAC time, monotonic time of the callback
 SEQ, BLOCK_FRAME, BLOCK_DAC, LAST_CALL = range(4)
 # pace: first callback's time, device frames asked for, paced (0/1), underruns during warm-up, real-time (0/1)
@@ -39,15 +40,19 @@ class SoundCardParams:
     device: str = ""  # name (or part of it) or index of the output device; "" = the system default
     block: int = 256  # frames per callback
     latency: str = "low"  # PortAudio's suggested output latency: "low", "high", or seconds such as "0.02"
-    fill_blocks: int = 2  # blocks the mixer keeps written ahead of the callback (the ring's share of latency)
+    fill_blocks: int = 2  # blocks the mixer keeps written ahead of the callback (the ring's share of latency) ...
+    max_fill_blocks: int = 6  # ... raised by one after each underrun, up to this, ...
+    fill_decay_s: float = 10.0  # ... and lowered by one again after this long without one
     record_seconds: float = 8.0  # what was played waits at most this long for the recorder (--record)
     realtime: bool = True  # raise the callback and mixer threads to real-time priority where the system allows
 
     def __post_init__(self) -> None:
         if not 16 <= self.block <= 8192:
             raise ValueError("block must lie in 16..8192 frames")
-        if not 1 <= self.fill_blocks <= 64:
-            raise ValueError("fill_blocks must lie in 1..64")
+        if not 1 <= self.fill_blocks <= self.max_fill_blocks <= 64:
+            raise ValueError("fill_blocks and max_fill_blocks must satisfy 1 <= fill_blocks <= max_fill_blocks <= 64")
+        if self.fill_decay_s <= 0:
+            raise ValueError("fill_decay_s must be > 0")
         if self.record_seconds <= 0:
             raise ValueError("record_seconds must be > 0")
         if self.latency not in ("low", "high"):
@@ -93,12 +98,13 @@ class SoundCardSink:
                  stream_factory: Callable | None = None) -> None:
         self.params = params
         self.sample_rate = sample_rate
-        self.ring = OutputRing(params.block * max(64, 4 * params.fill_blocks), channels,
+        self.ring = OutputRing(params.block * max(64, 4 * params.max_fill_blocks), channels,
                                int(params.record_seconds * sample_rate) if record else 0)
         warm = OutputRing(1, channels, 1)  # loads the copy kernel now: compiling it in the first callback would
         warm.play(np.zeros((1, channels), np.float32))  # hold the GIL, and every thread with it, for a second
         self._clock = np.zeros(4, np.int64)
         self._pace = np.zeros(5, np.int64)
+        self._underrun_log = np.zeros(UNDERRUN_LOG, np.int64)
         self._block_ns = params.block * NS_PER_S // sample_rate
         self._error: BaseException | None = None
         self._started = False
@@ -143,7 +149,8 @@ class SoundCardSink:
                 ahead = time_info.outputBufferDacTime - time_info.currentTime
                 dac = now + int(ahead * NS_PER_S) if ahead > 0 else now + self.device_latency_ns
             frame = self.ring.counters[READ]
-            self.ring.play(outdata)
+            if self.ring.play(outdata) < frames:
+                self._underrun_log[self.ring.counters[UNDERRUNS] % UNDERRUN_LOG] = now
             if warming:
                 pace[WARM_UNDERRUNS] = self.ring.counters[UNDERRUNS]
             clock[SEQ] += 1
@@ -193,6 +200,11 @@ class SoundCardSink:
     def underruns(self) -> int:
         """Callbacks that found the ring short after the first second (steady state)."""
         return int(self.ring.counters[UNDERRUNS] - self._pace[WARM_UNDERRUNS])
+
+    def underrun_times_ns(self) -> list[int]:
+        """Monotonic times of the last underruns (up to UNDERRUN_LOG), oldest first."""
+        n = int(self.ring.counters[UNDERRUNS])
+        return [int(self._underrun_log[i % UNDERRUN_LOG]) for i in range(max(1, n - UNDERRUN_LOG + 1), n + 1)]
 
     @property
     def underruns_warmup(self) -> int:

@@ -12,10 +12,11 @@ from footfall.sources.video_file import VideoSourceParams
 
 
 def open_live_source(spec: str, capture: CaptureParams, video: VideoSourceParams,
-                     cancel: threading.Event | None = None):
-    """An object with `frames()`, `analysis_shape` and `name`; a bad file is a SourceError at once."""
+                     cancel: threading.Event | None = None, passes: int = 1):
+    """An object with `frames()`, `analysis_shape` and `name`; a bad file is a SourceError at once. `passes`: a
+    file is played that many times end to end."""
     if is_camera(spec):
         return open_camera(spec, capture, video, cancel)
     if is_stream_url(spec):
         return open_stream(spec, capture, video, cancel)
-    return PacedFileSource(Path(spec), video)
+    return PacedFileSource(Path(spec), video, passes)

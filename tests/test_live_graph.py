@@ -105,3 +105,13 @@ def test_the_live_video_edge_never_drops_control_messages():
     items = list(ch)
     assert [type(i).__name__ for i in items] == ["SceneChange", "EndOfStream"]
     assert ch.dropped == 3
+
+
+def test_the_mixer_lead_grows_after_underruns_and_shrinks_when_quiet():
+    from footfall.engine.live_stages import AdaptiveLead
+
+    lead = AdaptiveLead(512, 1024, 256, decay_ns=1000)
+    assert lead.frames(0, 0) == 512
+    assert lead.frames(1, 10) == 768 and lead.frames(3, 20) == 1024 and lead.frames(9, 30) == 1024  # capped
+    assert lead.frames(9, 500) == 1024  # not quiet long enough
+    assert lead.frames(9, 1100) == 768 and lead.frames(9, 2200) == 512 and lead.frames(9, 9999) == 512

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--footwear", help="footwear: hard_sole, sneaker, boot, high_heel, barefoot")
     p.add_argument("--bank", help="sound bank: a bank directory or a folder of your own recordings")
     p.add_argument("--people", type=positive_int, metavar="N", help="track up to N people (see `render --help`)")
+    p.add_argument("--loop", type=positive_int, metavar="N", default=1,
+                   help="a file source: play it N times end to end as one stream (installations, soak tests)")
     p.add_argument("--config", type=Path, help="TOML file laid over the live preset")
     p.add_argument("--quiet", action="store_true", help="no status line")
     p.set_defaults(run=run)
@@ -76,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         settings = load_live_settings(args)
         _check_writable(args.stats_json)
         result = run_live(args.source, settings, args.bank, args.events, args.record, args.stats_json,
-                          status=False if args.quiet else None, on_result=lambda r: shown.update(doc=r.stats))
+                          status=False if args.quiet else None, on_result=lambda r: shown.update(doc=r.stats),
+                          passes=args.loop)
     except EXPECTED_ERRORS as exc:
         return report(exc)
     except KeyboardInterrupt:

@@ -214,6 +214,10 @@ class PosePool:
             stop.set()
             feeder.join(timeout=2 * poll_s)
 
+    @property
+    def worker_pids(self) -> tuple[int, ...]:
+        return tuple(p.pid for p in self._procs if p.pid is not None)
+
     def _get_result(self, poll_s: float):
         while True:
             try:
