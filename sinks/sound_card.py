@@ -8,7 +8,8 @@ main thread with their message; so does a device that stops calling back (unplug
 
 A device that takes audio faster than real time (the ALSA `null` device, or any file-like PortAudio sink) is found
 within the first second and then paced by the callback itself: it sleeps until a block is due on the monotonic
-clock, and that block's DAC time is when it is due. A real card is never paced: its own clock rules.
+clock, and that block's DAC time is when it is due; after a stall it carries on from the present, as a real card
+does after an xrun. A real card is never paced: its own clock rules.
 """
 from __future__ import annotations
 
@@ -108,6 +109,7 @@ class SoundCardSink:
         self._block_ns = params.block * NS_PER_S // sample_rate
         self._error: BaseException | None = None
         self._started = False
+        self._started_ns = 0
         self._stopping = False
         self.closed = threading.Event()  # set once the device is released: nothing more will be played
         if stream_factory is None:
@@ -141,6 +143,9 @@ class SoundCardSink:
             if not pace[PACED] and warming and due - now > self._unpaced_ahead_ns:
                 pace[PACED] = 1
             if pace[PACED]:
+                if now - due > 2 * self._block_ns:  # stalled: carry on from now, as a real card does after an xrun,
+                    pace[START] += now - due  # instead of rushing through the blocks it missed
+                    due = now
                 if due - now > self._block_ns:
                     time.sleep((due - now - self._block_ns) / NS_PER_S)
                     now = time.monotonic_ns()
@@ -164,6 +169,7 @@ class SoundCardSink:
 
     def start(self) -> None:
         self._started = True
+        self._started_ns = time.monotonic_ns()
         self._stream.start()
 
     def dac_ns(self, frame: int) -> int | None:
@@ -221,9 +227,9 @@ class SoundCardSink:
                             f"output callback failed: {type(self._error).__name__}: {self._error}")
         if not self._started or self._stopping:
             return
-        last = int(self._clock[LAST_CALL])
+        last = max(int(self._clock[LAST_CALL]), self._started_ns)
         active = bool(getattr(self._stream, "active", True))
-        stalled = last and time.monotonic_ns() - last > STALL_NS
+        stalled = time.monotonic_ns() - last > STALL_NS
         if not active or stalled:
             raise SinkError(f"sound card '{self.params.device or 'default'}'",
                             "the output device stopped (unplugged, or taken by another program)")
