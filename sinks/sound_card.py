@@ -140,7 +140,9 @@ class SoundCardSink:
             due = pace[START] + pace[FRAMES] * NS_PER_S // self.sample_rate
             pace[FRAMES] += frames
             warming = now - pace[START] < WARMUP_NS
-            if not pace[PACED] and warming and due - now > self._unpaced_ahead_ns:
+            # within the first second of audio (not of wall time: a starved thread may start late) a clocked card
+            # cannot have taken much more than its buffer
+            if not pace[PACED] and pace[FRAMES] <= self.sample_rate and due - now > self._unpaced_ahead_ns:
                 pace[PACED] = 1
             if pace[PACED]:
                 if now - due > 2 * self._block_ns:  # stalled: carry on from now, as a real card does after an xrun,
