@@ -34,6 +34,8 @@ def install_signal_handlers() -> None:
 
 COMMAND_MODULES = (
     "footfall.engine.commands.render",
+    "footfall.engine.commands.live",
+    "footfall.engine.commands.devices",
     "footfall.engine.commands.demo",
     "footfall.engine.evaluation.command",
     "footfall.bank.commands",

@@ -28,7 +28,8 @@ NUM_LANDMARKS = 33
 
 @dataclass(frozen=True, eq=False)
 class VideoFrame:
-    """One decoded picture. `image` is RGB uint8 (H, W, 3), possibly downscaled for analysis."""
+    """One decoded picture. `image` is RGB uint8 (H, W, 3), possibly downscaled for analysis. `arrival_ns`: when a
+    live source received it, on the monotonic clock (`time.monotonic_ns()`); -1 for a file rendered offline."""
 
     index: int
     t_ns: int
@@ -36,6 +37,7 @@ class VideoFrame:
     width: int
     height: int
     image: np.ndarray
+    arrival_ns: int = -1
 
 
 @dataclass(frozen=True, eq=False)

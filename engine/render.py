@@ -4,6 +4,8 @@
                                                                       └──StepEvent──▶ events file
 With `[pose] max_people` (`--people`) above 1 the pose workers find several people and the pool names each with a
 stable id, so every person gets their own steps.
+The same builder runs live (`footfall live`) under `GraphPolicy` LIVE: the video edge keeps the newest frame, pose
+takes one when a worker is idle, the sound card's clock paces the mixer (`engine/live_stages.py`).
 Offline policy: every channel blocks when full, nothing is dropped. Outputs are opened before any work starts, so an
 unwritable path fails at once; they are written under partial names (sinks/staging.py) and renamed into place when the
 render succeeds, so a failed or cancelled render never replaces an existing file; on cancel or failure every sink
@@ -23,8 +25,10 @@ from typing import Callable, Iterable, Literal
 from footfall.bank.open import open_bank
 from footfall.bank.sample_bank import Bank
 from footfall.engine import config as cfg
+from footfall.engine.graph.policy import OFFLINE, GraphPolicy
 from footfall.engine.graph.supervisor import Supervisor
-from footfall.engine.messages import StepEvent
+from footfall.engine.messages import StepEvent, VideoFrame
+from footfall.engine.live_stages import device_mixer_stage, live_pose_stage, recorder_stage
 from footfall.engine.mixer.mixer import Mixer, MixerParams, warm_up
 from footfall.engine.pose.mediapipe_pose import PoseParams
 from footfall.engine.pose.pool import PosePool
@@ -108,7 +112,8 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
                  source_name: str = "", pose_pool: PosePool | None = None,
                  started_at: float | None = None, detector: Detector | None = None, keep_events: bool = True,
                  cancel_event: threading.Event | None = None,
-                 step_listener: Callable[[StepEvent], None] | None = None) -> RenderSummary:
+                 step_listener: Callable[[StepEvent], None] | None = None, policy: GraphPolicy = OFFLINE,
+                 live_stats=None, record_sink=None, sup: Supervisor | None = None) -> RenderSummary:
     """Runs the graph from a source's items to the sinks. With `frame_shape` (or a started `pose_pool`, which the
     caller closes) the items are VideoFrames and pose runs in worker processes; without, they are PoseSamples already
     (a pose stream), or SkeletonSamples for a 3-D `detector` (default: StepDetector on settings.steps). Scene changes
@@ -116,14 +121,18 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
     summary's wall time counts from; by default, from here. `keep_events=False` only counts steps (a service that
     runs for days); `cancel_event` is set when the graph is cancelled (for a source waiting on a socket);
     `step_listener` is called on the steps stage's thread with each step as it is detected (serve publishes there:
-    no thread hop between detection and the network)."""
+    no thread hop between detection and the network).
+    `policy` chooses the mode's edges and clock: OFFLINE writes `sink` (an audio file or video); LIVE plays on
+    `sink`, a SoundCardSink, notes every step's timing in `live_stats` (a LiveStats) and writes what was played
+    to `record_sink` if given. `sup`: a Supervisor to build into (a caller that reads its channels' counters)."""
     t0 = time.perf_counter() if started_at is None else started_at
     own_pool = pose_pool is None and frame_shape is not None
     if own_pool:
         pose_pool = PosePool(settings.pose, *frame_shape)
     try:
         return _run_graph(items, settings, sink, events_sink, bank, progress, source_name, pose_pool, t0,
-                          detector, keep_events, cancel_event, step_listener)
+                          detector, keep_events, cancel_event, step_listener, policy, live_stats, record_sink,
+                          sup or Supervisor(cancel_event))
     finally:
         if own_pool and pose_pool is not None:
             pose_pool.close()
@@ -131,9 +140,9 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
 
 def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, events_sink: EventSink | None,
                bank: Bank, progress: Progress | None, source_name: str, pose_pool: PosePool | None,
-               t0: float, detector: Detector | None = None, keep_events: bool = True,
-               cancel_event: threading.Event | None = None,
-               step_listener: Callable[[StepEvent], None] | None = None) -> RenderSummary:
+               t0: float, detector: Detector | None, keep_events: bool, cancel_event: threading.Event | None,
+               step_listener: Callable[[StepEvent], None] | None, policy: GraphPolicy, live_stats, record_sink,
+               sup: Supervisor) -> RenderSummary:
     mixer = Mixer(settings.mixer, bank)
     sr = settings.mixer.sample_rate
     steps: list[StepEvent] = []
@@ -143,6 +152,8 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
     def on_step(ev: StepEvent) -> None:
         if step_listener is not None:
             step_listener(ev)
+        if live_stats is not None:
+            live_stats.emitted(ev)
         with lock:
             count["steps"] += 1
             if keep_events:
@@ -151,15 +162,16 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
                 progress.steps = count["steps"]
 
     cap = settings.render.channel_capacity
-    sup = Supervisor(cancel_event)
-    first = sup.channel("source", cap)
-    sup.add("source", source_stage(items, first), [first])
+    first = sup.channel("source", policy.video_capacity or cap, policy.video_edge,
+                        keep=lambda item: not isinstance(item, VideoFrame))
+    source_items = items if live_stats is None else (lambda: live_stats.watch(items()))
+    sup.add("source", source_stage(source_items, first), [first])
     poses = first
     if pose_pool is not None:
         poses = sup.channel("poses", cap * 4)
-        sup.add("pose", pose_stage(first, poses, pose_pool), [poses])
+        pose_body = live_pose_stage(first, poses, pose_pool) if policy.live else pose_stage(first, poses, pose_pool)
+        sup.add("pose", pose_body, [poses])
     to_mixer = sup.channel("steps", cap * 64)
-    audio = sup.channel("audio", cap)
     outs = [to_mixer]
     to_events = None
     if events_sink is not None:
@@ -168,19 +180,27 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
     timeline = SurfaceTimeline(settings.render.surface, settings.render.footwear)
     detector = StepDetector(settings.steps) if detector is None else detector
     sup.add("steps", steps_stage(poses, outs, detector, on_step), outs)
-    sup.add("mixer", mixer_stage(to_mixer, audio, mixer, timeline), [audio])
     done = {"end": 0}
+    if policy.live:
+        sup.add("mixer", device_mixer_stage(to_mixer, sink, mixer, timeline, live_stats))
+        if record_sink is not None:
+            sup.add("record", recorder_stage(sink, record_sink))
+    else:
+        audio = sup.channel("audio", cap)
+        sup.add("mixer", mixer_stage(to_mixer, audio, mixer, timeline), [audio])
 
-    def advanced(end_sample: int) -> None:
-        done["end"] = end_sample
-        if progress is not None:
-            progress.advance(end_sample / sr)
+        def advanced(end_sample: int) -> None:
+            done["end"] = end_sample
+            if progress is not None:
+                progress.advance(end_sample / sr)
 
-    sup.add("output", audio_sink_stage(audio, sink, advanced))
+        sup.add("output", audio_sink_stage(audio, sink, advanced))
     if events_sink is not None and to_events is not None:
         sup.add("events", event_sink_stage(to_events, events_sink, lambda: {
             "source": source_name, "steps": count["steps"], "mode": settings.steps.mode}))
     sup.run(on_poll=progress.draw if progress is not None else None)
+    if policy.live:
+        done["end"] = mixer.position
     return RenderSummary(count["steps"], done["end"] / sr, time.perf_counter() - t0, tuple(steps))
 
 

@@ -139,6 +139,14 @@ class SurfaceTimeline:
                 yield c
 
 
+def trigger_step(mixer: Mixer, timeline: SurfaceTimeline, step: StepEvent, at_sample: int) -> int:
+    """One step's voice, with the surface, footwear and gain its person has at that time (both modes' mixer stages
+    schedule through here); returns the frame its first sample plays at."""
+    surface, footwear = timeline.at(step.t_ns, step.track_id)
+    return mixer.trigger(at_sample, surface, footwear, step.x, step.depth, step.intensity, track_id=step.track_id,
+                         gait=step.gait, gain_db=timeline.gain_db(step.t_ns, step.track_id))
+
+
 def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimeline, block: int = 2048) -> Body:
     """Triggers a voice per step and renders audio as far as the watermark allows: every step is scheduled before
     the audio around it is rendered, so offline output is sample-exact however late detection came."""
@@ -154,9 +162,7 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
     def body(cancel: threading.Event) -> None:
         for item in inp:
             if isinstance(item, StepEvent):
-                surface, footwear = timeline.at(item.t_ns, item.track_id)
-                mixer.trigger(ns_to_samples(item.t_ns, sr), surface, footwear, item.x, item.depth, item.intensity,
-                              track_id=item.track_id, gait=item.gait, gain_db=timeline.gain_db(item.t_ns, item.track_id))
+                trigger_step(mixer, timeline, item, ns_to_samples(item.t_ns, sr))
             elif isinstance(item, Watermark):
                 render_to(ns_to_samples(item.t_ns, sr) - lead)
             elif isinstance(item, SceneChange):

@@ -39,14 +39,15 @@ class VideoSourceParams:
             raise ValueError("decode_threads must be at least 1")
 
 
-def _analysis_size(width: int, height: int, params: VideoSourceParams) -> tuple[int, int]:
+def analysis_size(width: int, height: int, params: VideoSourceParams) -> tuple[int, int]:
     if max(width, height) <= params.max_side:
         return width, height
     scale = params.scaled_side / max(width, height)
     return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
 
 
-def _ns(ticks: int, time_base: Fraction) -> int:
+def ticks_to_ns(ticks: int, time_base: Fraction) -> int:
+    """A stream timestamp in integer nanoseconds (exact, rounded down)."""
     return (ticks * time_base.numerator * NS_PER_S) // time_base.denominator
 
 
@@ -79,7 +80,7 @@ def probe(path: Path) -> VideoInfo:
                 raise SourceError(f"{path}: has no video stream")
             stream = container.streams.video[0]
             rate = Fraction(stream.average_rate or stream.guessed_rate or 30)
-            dur = _ns(stream.duration, stream.time_base) if stream.duration else int((container.duration or 0) * 1000)
+            dur = ticks_to_ns(stream.duration, stream.time_base) if stream.duration else int((container.duration or 0) * 1000)
             if stream.codec_context is None:
                 raise SourceError(f"{path}: no decoder for its video (an unknown codec)")
             if not stream.width or not stream.height:
@@ -96,7 +97,7 @@ def probe(path: Path) -> VideoInfo:
         raise SourceError(f"{path}: not a readable video ({_reason(exc)})") from None
 
 
-def _analysis_image(frame: av.VideoFrame, width: int, height: int, threads: int):
+def analysis_image(frame: av.VideoFrame, width: int, height: int, threads: int):
     """The frame as RGB at the analysis size. A picture that must shrink is scaled in YUV first, by area, and then
     converted at the small size: swscale's scaling and colour conversion in one pass take 14 ms a 4K frame (bilinear;
     9 by area), the two passes 5.6 (1080x1920 to 720x1280: 6.6 against 3.2). A picture of the right size is converted
@@ -145,7 +146,7 @@ class VideoFileSource:
     @property
     def analysis_shape(self) -> tuple[int, int]:
         """(height, width) of the images `frames` yields, as displayed."""
-        w, h = _analysis_size(self.info.width, self.info.height, self.params)
+        w, h = analysis_size(self.info.width, self.info.height, self.params)
         return h, w
 
     def frames(self) -> Iterator[VideoFrame]:
@@ -165,7 +166,7 @@ class VideoFileSource:
             tb = Fraction(stream.time_base)
             nominal = int(NS_PER_S / self.info.rate) if self.info.rate else NS_PER_S // 30
             orientation = self.info.orientation
-            w, h = _analysis_size(stream.width, stream.height, p)  # stored orientation
+            w, h = analysis_size(stream.width, stream.height, p)  # stored orientation
             first_pts: int | None = None
             last_ns: int | None = None
             index = 0
@@ -174,13 +175,13 @@ class VideoFileSource:
                     t_ns = 0 if last_ns is None else last_ns + nominal
                 else:
                     first_pts = frame.pts if first_pts is None else first_pts
-                    t_ns = _ns(frame.pts - first_pts, tb)
+                    t_ns = ticks_to_ns(frame.pts - first_pts, tb)
                 if last_ns is not None and t_ns <= last_ns:
                     self.damaged += 1  # a repeated or out-of-order time: no picture can be placed there
                     continue
                 last_ns = t_ns
-                dur = _ns(frame.duration, tb) if frame.duration else nominal
-                image = _analysis_image(frame, w, h, p.decode_threads)
+                dur = ticks_to_ns(frame.duration, tb) if frame.duration else nominal
+                image = analysis_image(frame, w, h, p.decode_threads)
                 yield VideoFrame(index, t_ns, dur, self.info.width, self.info.height, orientation.apply(image))
                 index += 1
             if index == 0:

@@ -1,4 +1,4 @@
-"""`footfall bench render|mixer|fuzz|serve|serve-fuzz`: speed measured side by side in one run (never as timed unit
+"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz`: speed measured side by side in one run (never as timed
 tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, repo
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; mixer voices against real time; "
-                       "damaged files; serve latency and rate; serve against hostile messages")
+    p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; live latency; mixer voices against "
+                       "real time; damaged files; serve latency and rate; serve against hostile messages")
     which = p.add_subparsers(dest="bench", metavar="WHAT")
     which.required = True
     r = which.add_parser("render", help="engine speed beside MediaPipe pose alone over the same frames",
@@ -27,6 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--generated-seconds", type=float, default=20.0)
     r.add_argument("--json", type=Path, help="write the rows as JSON")
     r.set_defaults(run=run_render)
+    lv = which.add_parser("live", help="a walker played as live at 720p30 and 1080p60 to a paced sound card",
+                          description="Plays VIDEO (a walker) forward and back as live, re-encoded at 1280x720 30 fps "
+                          "and 1920x1080 60 fps, through `footfall live` to PortAudio on ALSA's null device paced by "
+                          "the sink (or --device), and reports per-step latency (contact frame's arrival to the "
+                          "sound's DAC time) against the detector's own delay, frames dropped, underruns and memory.")
+    lv.add_argument("video", type=Path, help="a video of someone walking (e.g. the indoor walk in ../shared/eval)")
+    lv.add_argument("--minutes", type=float, default=10.0, help="length of the 720p30 run")
+    lv.add_argument("--minutes-1080", type=float, default=2.0, help="length of the 1080p60 run (0: skip)")
+    lv.add_argument("--block", type=int, default=256, help="frames per sound-card callback")
+    lv.add_argument("--device", help="a real output device instead of the paced null device")
+    lv.add_argument("--keep", type=Path, help="keep the clips and stats files in this folder")
+    lv.add_argument("--json", type=Path)
+    lv.set_defaults(run=run_live)
     m = which.add_parser("mixer", help="numba mixer against the NumPy reference, by number of voices")
     m.add_argument("--voices", default="1,16,64,256", help="comma-separated voice counts")
     m.add_argument("--seconds", type=float, default=10.0, help="media seconds per measurement")
@@ -124,6 +137,29 @@ def run_fuzz(args: argparse.Namespace) -> int:
                                           "last_line": r.last_line, "seconds": round(r.seconds, 2)}
                                          for r in results], indent=1))
     return 1 if any(r.outcome in ("crash", "hang") for r in results) else 0
+
+
+def run_live(args: argparse.Namespace) -> int:
+    from footfall.engine.bench_live import LiveCase, bench_live
+    from footfall.sources.video_file import probe
+
+    try:
+        probe(args.video)
+    except EXPECTED_ERRORS as exc:
+        return report(exc)
+    cases = [LiveCase("720p30", 1280, 720, 30, args.minutes * 60)]
+    if args.minutes_1080 > 0:
+        cases.append(LiveCase("1080p60", 1920, 1080, 60, args.minutes_1080 * 60))
+    extra = ["--block", str(args.block)] + (["--device", args.device] if args.device else [])
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    try:
+        rows = bench_live(args.video, cases, extra, args.keep)
+    except RuntimeError as exc:
+        return report(exc)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
 
 
 def run_mixer(args: argparse.Namespace) -> int:

@@ -2,13 +2,15 @@
 
 `block`: a full channel makes the writer wait (offline rendering: nothing is ever dropped).
 `latest`: a full channel drops its oldest item to take the new one (the live video edge: latency stays bounded).
+With `keep`, only items it rejects are ever dropped (video frames); the ones it keeps (control messages, end of
+stream) are never dropped and may stand beyond the capacity, which is the frames' bound.
 Closing lets readers drain what is left and then stop; cancelling wakes every reader and writer at once.
 """
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Generic, Iterator, Literal, TypeVar
+from typing import Callable, Generic, Iterator, Literal, TypeVar
 
 T = TypeVar("T")
 Policy = Literal["block", "latest"]
@@ -23,7 +25,8 @@ class Cancelled(Exception):
 
 
 class Channel(Generic[T]):
-    def __init__(self, name: str, capacity: int, policy: Policy = "block") -> None:
+    def __init__(self, name: str, capacity: int, policy: Policy = "block",
+                 keep: Callable[[T], bool] | None = None) -> None:
         if capacity < 1:
             raise ValueError(f"channel {name}: capacity must be at least 1")
         if policy not in ("block", "latest"):
@@ -31,6 +34,7 @@ class Channel(Generic[T]):
         self.name = name
         self.capacity = capacity
         self.policy = policy
+        self.keep = keep
         self._items: deque[T] = deque()
         self._cond = threading.Condition()
         self._closed = False
@@ -47,12 +51,23 @@ class Channel(Generic[T]):
                 if len(self._items) < self.capacity:
                     break
                 if self.policy == "latest":
-                    self._items.popleft()
-                    self.dropped += 1
+                    self._drop_oldest()
                     break
                 self._cond.wait()
             self._items.append(item)
             self._cond.notify_all()
+
+    def _drop_oldest(self) -> None:
+        """Drops the oldest droppable item; with none (all kept), the new item simply joins them."""
+        if self.keep is None:
+            self._items.popleft()
+            self.dropped += 1
+            return
+        for i, old in enumerate(self._items):
+            if not self.keep(old):
+                del self._items[i]
+                self.dropped += 1
+                return
 
     def get(self, timeout: float | None = None) -> T:
         """The next item; ChannelClosed once closed and drained; TimeoutError if `timeout` passes first."""

@@ -42,14 +42,18 @@ class Supervisor:
         self._lock = threading.Lock()
         self.cancel_event = threading.Event() if cancel_event is None else cancel_event
 
-    def channel(self, name: str, capacity: int, policy: str = "block") -> Channel:
-        ch: Channel = Channel(name, capacity, policy)  # type: ignore[arg-type]
+    def channel(self, name: str, capacity: int, policy: str = "block", keep: Callable | None = None) -> Channel:
+        ch: Channel = Channel(name, capacity, policy, keep)  # type: ignore[arg-type]
         self._channels.append(ch)
         return ch
 
     def add(self, name: str, body: Callable[[threading.Event], None], outputs: Sequence[Channel] = ()) -> None:
         """`body(cancel_event)` runs on its own thread; its outputs are closed when it returns."""
         self._stages.append(Stage(name, body, tuple(outputs)))
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        return tuple(self._channels)
 
     def cancel(self) -> None:
         self.cancel_event.set()

@@ -23,6 +23,7 @@ import os
 import queue
 import resource
 import signal
+import threading
 from collections import deque
 from multiprocessing import shared_memory
 from typing import Iterable, Iterator
@@ -152,6 +153,80 @@ class PosePool:
             while order and order[0] in pending:
                 sample = pending.pop(order.popleft())
                 yield sample if tracker is None else tracker.update(sample)
+
+    def map_live(self, frames: Iterable[VideoFrame], poll_s: float = 0.5) -> Iterator[PoseSample]:
+        """`map` for a live source: a frame is taken from `frames` only once a worker is idle, and given to that
+        worker, so no frame waits in a worker's queue going stale while a newer one arrives (the source's edge keeps
+        only the newest). One frame per worker in flight; samples come out in frame order as soon as they are done.
+        `frames` is read on a helper thread; whatever it raises (a cancel) is raised here."""
+        tracker = PersonTracker(self.params.tracking) if self.params.several else None
+        idle: queue.PriorityQueue[int] = queue.PriorityQueue()  # the first idle worker takes the frame, so at low
+        for worker in range(len(self._tasks)):  # rates one worker sees consecutive frames and keeps its tracking
+            idle.put(worker)  # worker i uses slot i
+        order: deque[int] = deque()
+        lock = threading.Lock()
+        state = {"submitted": 0, "done": False, "error": None}
+        stop = threading.Event()
+
+        def feed() -> None:
+            try:
+                it = iter(frames)
+                while not stop.is_set():
+                    try:
+                        worker = idle.get(timeout=poll_s)
+                    except queue.Empty:
+                        continue
+                    frame = next(it, None)
+                    if frame is None or stop.is_set():
+                        return
+                    h, w = frame.image.shape[:2]
+                    if h > self._shape[0] or w > self._shape[1]:
+                        raise PoseWorkerError(f"frame {frame.index} is {w}x{h}, larger than the pool's slots")
+                    self._ring[worker, :h, :w] = frame.image
+                    with lock:
+                        order.append(frame.index)
+                        state["submitted"] += 1
+                    self._tasks[worker].put((worker, h, w, frame.index, frame.t_ns, frame.width, frame.height))
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the consuming thread
+                state["error"] = exc
+            finally:
+                state["done"] = True
+
+        feeder = threading.Thread(target=feed, name="footfall-pose-feed", daemon=True)
+        feeder.start()
+        pending: dict[int, PoseSample] = {}
+        try:
+            while True:
+                with lock:
+                    in_flight = len(order)
+                if state["error"] is not None:
+                    raise state["error"]
+                if state["done"] and in_flight == 0:
+                    return
+                try:
+                    slot, sample, error = self._results.get(timeout=min(poll_s, 0.05))
+                except queue.Empty:
+                    dead = [p for p in self._procs if not p.is_alive()]
+                    if dead:
+                        raise PoseWorkerError(f"pose worker {dead[0].name} died (exit code {dead[0].exitcode})")
+                    continue
+                if error is not None:
+                    raise PoseWorkerError(error)
+                pending[sample.frame_index] = sample
+                ready = []
+                with lock:
+                    while order and order[0] in pending:
+                        ready.append(pending.pop(order.popleft()))
+                idle.put(slot)
+                for sample in ready:
+                    yield sample if tracker is None else tracker.update(sample)
+        finally:
+            stop.set()
+            feeder.join(timeout=2 * poll_s)
+
+    @property
+    def worker_pids(self) -> tuple[int, ...]:
+        return tuple(p.pid for p in self._procs if p.pid is not None)
 
     def _get_result(self, poll_s: float):
         while True:

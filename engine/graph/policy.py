@@ -1,0 +1,35 @@
+"""How a mode runs the one graph: what the video edge does when pose falls behind, and which clock paces the mixer.
+
+Offline (render): every channel blocks, nothing is dropped, the mixer renders as far as the detector's watermark
+allows, as fast as the stages go. Live: the video edge keeps only the newest frame (control messages and the end of
+stream are never dropped), pose takes a frame only when a worker is idle, and the sound card's callback paces the
+mixer. Everything else (stages, routes, sinks for events) is the same graph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from footfall.engine.graph.channel import Policy
+
+
+@dataclass(frozen=True)
+class GraphPolicy:
+    name: str
+    video_edge: Policy = "block"
+    video_capacity: int | None = None  # frames the video edge holds; None: [render] channel_capacity
+    clock: Literal["media", "device"] = "media"  # media: render as fast as possible; device: the sound card paces
+
+    def __post_init__(self) -> None:
+        if self.video_capacity is not None and self.video_capacity < 1:
+            raise ValueError("video_capacity must be at least 1")
+        if self.clock not in ("media", "device"):
+            raise ValueError(f"clock must be 'media' or 'device', got {self.clock!r}")
+
+    @property
+    def live(self) -> bool:
+        return self.clock == "device"
+
+
+OFFLINE = GraphPolicy("offline")
+LIVE = GraphPolicy("live", video_edge="latest", video_capacity=1, clock="device")

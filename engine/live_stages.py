@@ -1,0 +1,168 @@
+"""The live graph's stage bodies, where they differ from rendering's (`engine/stages.py`): pose on the newest frame,
+a mixer paced by the sound card's clock, and a recorder of what the card played.
+
+Each returns `body(cancel_event)` for Supervisor.add, like the offline stages, and the builder
+(`engine/render.py: run_pipeline`) picks them when its GraphPolicy's clock is the device.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Iterator
+
+from footfall.engine.graph.channel import Channel, ChannelClosed
+from footfall.engine.live_stats import LiveStats
+from footfall.engine.messages import NS_PER_S, EndOfStream, SceneChange, StepEvent, VideoFrame
+from footfall.engine.mixer.mixer import Mixer
+from footfall.engine.realtime import raise_this_thread
+from footfall.engine.pose.pool import PosePool
+from footfall.engine.stages import AudioSink, Body, SurfaceTimeline, trigger_step
+from footfall.sinks.sound_card import SoundCardSink
+
+RECORD_POLL_S = 0.02
+
+
+def live_pose_stage(inp: Channel, out: Channel, pool: PosePool) -> Body:
+    """VideoFrames to PoseSamples, each worker given the newest frame once it is idle (`PosePool.map_live`); scene
+    changes pass at once, EndOfStream after the last pose."""
+
+    def body(cancel: threading.Event) -> None:
+        tail: list = []
+
+        def frames() -> Iterator[VideoFrame]:
+            for item in inp:
+                if isinstance(item, VideoFrame):
+                    yield item
+                elif isinstance(item, EndOfStream):
+                    tail.append(item)
+                else:
+                    out.put(item)
+
+        for sample in pool.map_live(frames()):
+            out.put(sample)
+        for item in tail:
+            out.put(item)
+
+    return body
+
+
+class AdaptiveLead:
+    """How far ahead of the callback the mixer writes: one block more after each underrun (up to `most`), one block
+    less after `decay_ns` without one (down to `least`), so a machine that stalls buys headroom for a while instead
+    of crackling, and a quiet one keeps the least latency."""
+
+    def __init__(self, least: int, most: int, step: int, decay_ns: int) -> None:
+        self.least, self.most, self.step, self.decay_ns = least, most, step, decay_ns
+        self.current = least
+        self._underruns = 0
+        self._since = 0
+
+    def frames(self, underruns: int, now_ns: int) -> int:
+        if underruns > self._underruns:
+            self._underruns = underruns
+            self.current = min(self.current + self.step, self.most)
+            self._since = now_ns
+        elif self.current > self.least and now_ns - self._since > self.decay_ns:
+            self.current -= self.step
+            self._since = now_ns
+        return self.current
+
+
+def device_mixer_stage(inp: Channel, output: SoundCardSink, mixer: Mixer, timeline: SurfaceTimeline,
+                       stats: LiveStats) -> Body:
+    """Keeps `fill_blocks` blocks rendered ahead of the sound card's callback and triggers each step as it comes.
+
+    A step's sound is placed where its contact falls on the output clock (the contact's wall time mapped through the
+    callback's DAC times); a contact already past plays at once, from the next frame the mixer writes. At the end of
+    the stream the sounds still ringing play out, and the device closes; it closes on cancel too. How far ahead it
+    writes adapts to underruns (`AdaptiveLead`)."""
+    sr = mixer.params.sample_rate
+    ring = output.ring
+    card = output.params
+    wait_s = card.block / sr / 2
+    lead = AdaptiveLead(card.block * card.fill_blocks, card.block * card.max_fill_blocks, card.block,
+                        int(card.fill_decay_s * NS_PER_S))
+
+    def refill() -> None:
+        fill = lead.frames(output.underruns, time.monotonic_ns())
+        stats.lead_frames_max = max(stats.lead_frames_max, fill)
+        while ring.fill < fill:
+            region = ring.writable()[: fill - ring.fill]
+            if region.shape[0] == 0:
+                return
+            mixer.render_into(region)
+            ring.commit(region.shape[0])
+
+    def body(cancel: threading.Event) -> None:
+        sounding: deque[tuple[StepEvent, int]] = deque()
+
+        def resolve() -> None:
+            while sounding:
+                dac = output.dac_ns(sounding[0][1])
+                if dac is None:
+                    return
+                stats.sounded(sounding[0][0], dac)
+                sounding.popleft()
+
+        realtime = output.params.realtime and raise_this_thread()
+        stats.mixer_realtime = realtime
+        refill()
+        output.start()
+        try:
+            ended = False
+            while not ended:
+                output.check()
+                try:
+                    item = inp.get(timeout=wait_s)
+                except TimeoutError:
+                    item = None
+                except ChannelClosed:
+                    return  # upstream stopped without an end of stream: a cancel or a failure elsewhere
+                if isinstance(item, StepEvent):
+                    frame, frame_dac = output.now_frame_ns()
+                    at = frame + (stats.contact_wall_ns(item.t_ns) - frame_dac) * sr // NS_PER_S
+                    first = trigger_step(mixer, timeline, item, at)
+                    stats.scheduled(item)
+                    sounding.append((item, first))
+                elif isinstance(item, SceneChange):
+                    timeline.add(item)
+                elif isinstance(item, EndOfStream):
+                    ended = True
+                refill()
+                resolve()
+            while mixer.active_voices:  # the last sounds are rendered to their end ...
+                output.check()
+                time.sleep(wait_s)
+                refill()
+                resolve()
+            end = ring.write
+            while sounding or ring.read < end:  # ... and played (silence behind them keeps the card fed)
+                output.check()
+                time.sleep(wait_s)
+                refill()
+                resolve()
+        finally:
+            output.close()
+
+    return body
+
+
+def recorder_stage(output: SoundCardSink, sink: AudioSink) -> Body:
+    """Writes exactly what the sound card played (underruns' silence included) to `sink` until the card is
+    closed; the file is finished whatever ends the run."""
+
+    def body(cancel: threading.Event) -> None:
+        try:
+            while not (output.closed.is_set() or cancel.is_set()):
+                time.sleep(RECORD_POLL_S)
+                block = output.ring.take_played()
+                if block is not None:
+                    sink.write(block)
+            block = output.ring.take_played()
+            if block is not None:
+                sink.write(block)
+        finally:
+            sink.close()
+
+    return body
