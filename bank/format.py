@@ -12,6 +12,7 @@ import os
 import shutil
 import struct
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -172,8 +173,18 @@ def _field(record: dict, key: str, kind: type | tuple[type, ...], where: str):
     return value
 
 
-def load_bank(directory: Path) -> Bank:
-    """Read and validate a bank directory. Every problem is a one-line BankError naming the file."""
+@dataclass(frozen=True)
+class ManifestSample:
+    """One sample as the manifest describes it: its entry, its audio file, and its length when the manifest gives it."""
+
+    entry: BankEntry
+    path: Path
+    length: int | None
+
+
+def read_manifest(directory: Path) -> tuple[int, str, list[ManifestSample]]:
+    """(sample rate, name, samples) from a bank directory's manifest, every field checked; the audio is not read.
+    Every problem is a one-line BankError naming the file."""
     directory = Path(directory)
     mpath = directory / MANIFEST_NAME
     try:
@@ -188,9 +199,9 @@ def load_bank(directory: Path) -> Bank:
     if version != MANIFEST_VERSION:
         raise BankError(f"{mpath}: manifest version {version!r} not supported (this build reads {MANIFEST_VERSION})")
     sample_rate = _field(manifest, "sample_rate", int, str(mpath))
-    samples = _field(manifest, "samples", list, str(mpath))
-    clips, entries, seen = [], [], set()
-    for k, rec in enumerate(samples):
+    records = _field(manifest, "samples", list, str(mpath))
+    samples, seen = [], set()
+    for k, rec in enumerate(records):
         where = f"{mpath}: samples[{k}]"
         if not isinstance(rec, dict):
             raise BankError(f"{where}: not an object")
@@ -201,38 +212,49 @@ def load_bank(directory: Path) -> Bank:
         rel = _field(rec, "file", str, where)
         if rel.startswith(("/", "\\")) or ".." in rel.replace("\\", "/").split("/"):
             raise BankError(f"{where}: file {rel!r} lies outside the bank directory")
-        fpath = directory / rel
-        if not fpath.is_file():
-            raise BankError(f"{directory / rel}: missing audio file (listed in {mpath.name} as {sid!r})")
-        audio, rate = read_wav(fpath)
-        if rate != sample_rate:
-            raise BankError(f"{directory / rel}: sample rate {rate} Hz, manifest says {sample_rate} Hz")
-        if audio.size == 0:
-            raise BankError(f"{directory / rel}: empty audio")
-        if not np.all(np.isfinite(audio)):
-            raise BankError(f"{directory / rel}: audio contains NaN or infinite values")
         length = rec.get("length")
-        if length is not None and length != audio.size:
-            raise BankError(f"{directory / rel}: {audio.size} samples, manifest says {length}")
+        if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 1):
+            raise BankError(f"{where}: 'length' must be a positive whole number")
         onset = _field(rec, "onset", int, where)
-        if not 0 <= onset < audio.size:
-            raise BankError(f"{where}: onset {onset} outside the sample (0..{audio.size - 1})")
+        if onset < 0 or (length is not None and onset >= length):
+            raise BankError(f"{where}: onset {onset} outside the sample (0..{(length or 1) - 1})")
         intensity = float(_field(rec, "intensity", (int, float), where))
         if not 0.0 < intensity <= 1.0:
             raise BankError(f"{where}: intensity {intensity} outside (0, 1]")
-        entries.append(
-            BankEntry(
-                id=sid,
-                surface=_field(rec, "surface", str, where),
-                footwear=_field(rec, "footwear", str, where),
-                intensity=intensity,
-                onset=onset,
-                provenance=str(rec.get("provenance", "")),
-                variation=int(_field(rec, "variation", int, where)) if "variation" in rec else 0,
-                gait=_gait(rec, where),
-            )
+        entry = BankEntry(
+            id=sid,
+            surface=_field(rec, "surface", str, where),
+            footwear=_field(rec, "footwear", str, where),
+            intensity=intensity,
+            onset=onset,
+            provenance=str(rec.get("provenance", "")),
+            variation=int(_field(rec, "variation", int, where)) if "variation" in rec else 0,
+            gait=_gait(rec, where),
         )
-        clips.append(audio)
-    if not entries:
+        samples.append(ManifestSample(entry, directory / rel, length))
+    if not samples:
         raise BankError(f"{mpath}: bank has no samples")
-    return Bank.from_clips(sample_rate, clips, entries, name=str(manifest.get("name") or directory.name))
+    return sample_rate, str(manifest.get("name") or directory.name), samples
+
+
+def load_bank(directory: Path) -> Bank:
+    """Read and validate a bank directory. Every problem is a one-line BankError naming the file."""
+    sample_rate, name, samples = read_manifest(directory)
+    clips = []
+    for sample in samples:
+        fpath, sid = sample.path, sample.entry.id
+        if not fpath.is_file():
+            raise BankError(f"{fpath}: missing audio file (listed in {MANIFEST_NAME} as {sid!r})")
+        audio, rate = read_wav(fpath)
+        if rate != sample_rate:
+            raise BankError(f"{fpath}: sample rate {rate} Hz, manifest says {sample_rate} Hz")
+        if audio.size == 0:
+            raise BankError(f"{fpath}: empty audio")
+        if not np.all(np.isfinite(audio)):
+            raise BankError(f"{fpath}: audio contains NaN or infinite values")
+        if sample.length is not None and sample.length != audio.size:
+            raise BankError(f"{fpath}: {audio.size} samples, manifest says {sample.length}")
+        if sample.entry.onset >= audio.size:
+            raise BankError(f"{fpath}: onset {sample.entry.onset} outside the sample (0..{audio.size - 1})")
+        clips.append(audio)
+    return Bank.from_clips(sample_rate, clips, [s.entry for s in samples], name=name)

@@ -62,3 +62,32 @@ def test_two_processes_at_once(tmp_path):
     assert counts == [6, 6]
     assert [p.name for p in (tmp_path / "banks").iterdir()] == [
         cache_key(ProceduralParams(surfaces=("sand",), footwears=("boot",), variations=2, run_variations=0))]
+
+
+def test_cached_audio_is_mapped_from_one_packed_file(tmp_path):
+    from footfall.bank.cache import PACKED_NAME, load_cached
+    from footfall.bank.format import load_bank
+
+    built = default_bank(PARAMS, tmp_path)
+    entry = tmp_path / "banks" / cache_key(PARAMS)
+    assert (entry / PACKED_NAME).is_file()
+    mapped = default_bank(PARAMS, tmp_path)
+    assert isinstance(mapped.audio.base, np.memmap) or isinstance(mapped.audio, np.memmap)
+    from_files = load_bank(entry)
+    for bank in (mapped, from_files):
+        np.testing.assert_array_equal(bank.audio, built.audio)
+        np.testing.assert_array_equal(bank.offsets, built.offsets)
+        assert bank.entries == built.entries
+    (entry / PACKED_NAME).unlink()  # a cache entry from before the packed file: loaded from its files, then packed
+    np.testing.assert_array_equal(load_cached(entry).audio, built.audio)
+    assert (entry / PACKED_NAME).is_file()
+
+
+def test_a_packed_file_that_does_not_match_is_rendered_again(tmp_path):
+    from footfall.bank.cache import PACKED_NAME
+
+    built = default_bank(PARAMS, tmp_path)
+    packed = tmp_path / "banks" / cache_key(PARAMS) / PACKED_NAME
+    np.save(packed, built.audio[:-10])
+    again = default_bank(PARAMS, tmp_path)
+    np.testing.assert_array_equal(again.audio, built.audio)
