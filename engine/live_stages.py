@@ -1,5 +1,5 @@
-"""The live graph's stage bodies, where they differ from rendering's (`engine/stages.py`): pose on the newest frame,
-a mixer paced by the sound card's clock, and a recorder of what the card played.
+"""The live graph's stage bodies, where they differ from rendering's (`engine/stages.py`): a mixer paced by the sound
+card's clock, and a recorder of what the card played (pose on the newest frame is `pose_stage(..., live=True)`).
 
 Each returns `body(cancel_event)` for Supervisor.add, like the offline stages, and the builder
 (`engine/render.py: run_pipeline`) picks them when its GraphPolicy's clock is the device.
@@ -9,42 +9,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Iterator
 
 from footfall.engine.graph.channel import Channel, ChannelClosed
 from footfall.engine.live_stats import LiveStats
-from footfall.engine.messages import NS_PER_S, EndOfStream, SceneChange, StepEvent, VideoFrame
+from footfall.engine.messages import NS_PER_S, EndOfStream, SceneChange, StepEvent
 from footfall.engine.mixer.mixer import Mixer
 from footfall.engine.realtime import raise_this_thread
-from footfall.engine.pose.pool import PosePool
 from footfall.engine.stages import AudioSink, Body, SurfaceTimeline, trigger_step
 from footfall.sinks.sound_card import SoundCardSink
 
 RECORD_POLL_S = 0.02
-
-
-def live_pose_stage(inp: Channel, out: Channel, pool: PosePool) -> Body:
-    """VideoFrames to PoseSamples, each worker given the newest frame once it is idle (`PosePool.map_live`); scene
-    changes pass at once, EndOfStream after the last pose."""
-
-    def body(cancel: threading.Event) -> None:
-        tail: list = []
-
-        def frames() -> Iterator[VideoFrame]:
-            for item in inp:
-                if isinstance(item, VideoFrame):
-                    yield item
-                elif isinstance(item, EndOfStream):
-                    tail.append(item)
-                else:
-                    out.put(item)
-
-        for sample in pool.map_live(frames()):
-            out.put(sample)
-        for item in tail:
-            out.put(item)
-
-    return body
 
 
 class AdaptiveLead:

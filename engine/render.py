@@ -28,7 +28,7 @@ from footfall.engine import config as cfg
 from footfall.engine.graph.policy import OFFLINE, GraphPolicy
 from footfall.engine.graph.supervisor import Supervisor
 from footfall.engine.messages import StepEvent, VideoFrame
-from footfall.engine.live_stages import device_mixer_stage, live_pose_stage, recorder_stage
+from footfall.engine.live_stages import device_mixer_stage, recorder_stage
 from footfall.engine.mixer.mixer import Mixer, MixerParams, warm_up
 from footfall.engine.pose.mediapipe_pose import PoseParams
 from footfall.engine.pose.pool import PosePool
@@ -169,8 +169,7 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
     poses = first
     if pose_pool is not None:
         poses = sup.channel("poses", cap * 4)
-        pose_body = live_pose_stage(first, poses, pose_pool) if policy.live else pose_stage(first, poses, pose_pool)
-        sup.add("pose", pose_body, [poses])
+        sup.add("pose", pose_stage(first, poses, pose_pool, live=policy.live), [poses])
     to_mixer = sup.channel("steps", cap * 64)
     outs = [to_mixer]
     to_events = None

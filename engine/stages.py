@@ -42,9 +42,10 @@ def video_items(frames: Iterable[VideoFrame]) -> Iterator[VideoFrame | EndOfStre
     yield EndOfStream(end)
 
 
-def pose_stage(inp: Channel, out: Channel, pool: PosePool) -> Body:
-    """VideoFrames to PoseSamples through a started worker pool (its owner closes it), in frame order; other messages
-    pass through after."""
+def pose_stage(inp: Channel, out: Channel, pool: PosePool, live: bool = False) -> Body:
+    """VideoFrames to PoseSamples through a started worker pool (its owner closes it), in frame order. Offline every
+    frame is posed and other messages pass through after; `live`, each idle worker is given the newest frame
+    (`PosePool.map_live`) and other messages pass at once, EndOfStream after the last pose."""
 
     def body(cancel: threading.Event) -> None:
         tail: list = []
@@ -53,10 +54,12 @@ def pose_stage(inp: Channel, out: Channel, pool: PosePool) -> Body:
             for item in inp:
                 if isinstance(item, VideoFrame):
                     yield item
+                elif live and not isinstance(item, EndOfStream):
+                    out.put(item)
                 else:
                     tail.append(item)
 
-        for sample in pool.map(frames()):
+        for sample in (pool.map_live if live else pool.map)(frames()):
             out.put(sample)
         for item in tail:
             out.put(item)
