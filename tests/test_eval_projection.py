@@ -1,8 +1,9 @@
 """Virtual cameras: known points project where the pinhole model says; streams keep the whole walk in frame."""
 import numpy as np
+import pytest
 
-from footfall.engine.evaluation.projection import (Camera, CameraParams, look_at, place_camera, pose_stream,
-                                                   resample, VIEWS)
+from footfall.engine.evaluation.projection import (VIEWS, Camera, CameraParams, follow_cameras, look_at, place_camera,
+                                                   pose_stream, resample)
 from footfall.engine.messages import NUM_LANDMARKS
 
 
@@ -28,7 +29,7 @@ def walker(frames: int = 60) -> np.ndarray:
 def test_every_view_keeps_the_walk_in_frame():
     points = walker()
     for view in VIEWS:
-        camera = place_camera(points, view, CameraParams())
+        camera = follow_cameras(points, 30) if view == "follow" else place_camera(points, view, CameraParams())
         samples = pose_stream(points, camera, 30)
         xy = np.stack([s.persons[0].landmarks[:, :2] for s in samples])
         assert xy.min() >= 0.04 and xy.max() <= 0.96, view
@@ -52,3 +53,16 @@ def test_stream_times_are_exact_and_resampling_interpolates():
     assert [s.t_ns for s in samples[:4]] == [0, 16_666_666, 33_333_333, 50_000_000]
     mid = resample(points, 30.0, 60)[1]
     np.testing.assert_allclose(mid, 0.5 * (points[0] + points[1]))
+
+
+def test_the_follow_camera_keeps_the_walker_centred_while_the_ground_moves():
+    points = walker()
+    cameras = follow_cameras(points, 30)
+    samples = pose_stream(points, cameras, 30)
+    hips_x = np.array([0.5 * (s.persons[0].landmarks[23, 0] + s.persons[0].landmarks[24, 0]) for s in samples])
+    assert np.abs(hips_x - 0.5).max() < 0.1  # behind the walker: the body stays in the middle
+    ground = np.array([points[0, 29, 0], 0.0, points[0, 29, 2]])  # where the first heel stood
+    seen = np.array([c.project(ground[None])[0] for c in cameras])
+    assert seen[:, 2].max() - seen[:, 2].min() > 1.0  # the camera travels: the ground point's distance changes
+    with pytest.raises(ValueError):
+        place_camera(points, "follow")

@@ -62,7 +62,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mocap", type=Path, metavar="DIR", help="folder of BVH takes (searched recursively)")
     p.add_argument("--ci", type=Path, metavar="DIR",
                    help="both suites on an evaluation folder: DIR/videos + DIR/labels and DIR/mocap")
-    p.add_argument("--views", default="side,front,back,oblique,high", help="virtual cameras (mocap)")
+    p.add_argument("--views", default="side,front,back,oblique,high",
+                   help="virtual cameras (mocap); also: follow, a handheld camera carried behind the walker")
     p.add_argument("--fps", default="30,60", help="frame rates of the virtual cameras (mocap)")
     p.add_argument("--noise", default="realistic",
                    help="tracker noise on mocap poses: none, realistic (config/noise_realistic.toml) or a TOML file")
@@ -153,8 +154,8 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
     from footfall.engine.evaluation.bvh import read_bvh, world_positions
     from footfall.engine.evaluation.mocap_contacts import contacts_from_positions
     from footfall.engine.evaluation.noise import apply_noise, load_noise
-    from footfall.engine.evaluation.projection import (VIEWS, joint_roles, landmarks_3d, place_camera, pose_stream,
-                                                       resample)
+    from footfall.engine.evaluation.projection import (VIEWS, follow_cameras, joint_roles, landmarks_3d, place_camera,
+                                                       pose_stream, resample)
     from footfall.engine.skeletons import ALL_ROLES, FOOT_ROLES, load_schemes
 
     views = [v.strip() for v in args.views.split(",") if v.strip()]
@@ -193,8 +194,11 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
             period = int(NS_PER_S // fps)
             for view in views:
                 name = f"{take.relative_to(root).with_suffix('').as_posix()}/{view}/{rate_name(fps)}fps"
-                clean = pose_stream(stream_points, place_camera(stream_points, view), fps)
-                seed = zlib.crc32(f"{args.seed}:{take.stem}/{view}/{rate_name(fps)}".encode())  # same wherever DIR points
+                camera = (follow_cameras(stream_points, float(fps)) if view == "follow"
+                          else place_camera(stream_points, view))
+                clean = pose_stream(stream_points, camera, fps)
+                # the same seed wherever DIR points
+                seed = zlib.crc32(f"{args.seed}:{take.stem}/{view}/{rate_name(fps)}".encode())
                 samples = tuple(apply_noise(clean, noise, seed))
                 cases.append(Case(name, truth, samples, period, 0, samples[-1].t_ns + period))
     return cases

@@ -20,7 +20,7 @@ from footfall.engine.messages import NS_PER_S, NUM_LANDMARKS, PersonPose, PoseSa
 from footfall.engine.skeletons import ALL_ROLES, Scheme, load_schemes, map_joints
 
 View = Literal["side", "front", "back", "oblique", "high"]
-VIEWS: tuple[str, ...] = ("side", "front", "back", "oblique", "high")
+VIEWS: tuple[str, ...] = ("side", "front", "back", "oblique", "high", "follow")  # follow: a handheld camera behind
 
 def joint_roles(motion: Motion, roles: Sequence[str] = ALL_ROLES, schemes: Sequence[Scheme] | None = None,
                 source: str = "skeleton") -> dict[str, int]:
@@ -92,6 +92,9 @@ class CameraParams:
     high_elevation_deg: float = 35.0
     margin: float = 0.05  # keep every landmark this far (fraction of the frame) inside the edges
     min_distance_m: float = 2.5
+    follow_distance_m: float = 3.5  # follow: how far behind the walker the camera is carried ...
+    follow_lag_s: float = 0.4  # ... how late it follows the hips (an operator's smoothing) ...
+    follow_shake_m: float = 0.015  # ... and how much the hands shake it
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,8 +137,8 @@ def travel_direction(hips: np.ndarray) -> np.ndarray:
 
 def place_camera(points: np.ndarray, view: str, params: CameraParams = CameraParams()) -> Camera:
     """A camera for `view` that keeps all of `points` (frames, 33, 3) inside the frame for the whole take."""
-    if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r} (have: {', '.join(VIEWS)})")
+    if view not in VIEWS or view == "follow":
+        raise ValueError(f"no fixed camera for view {view!r} (have: {', '.join(VIEWS[:-1])}; follow: follow_cameras)")
     hips = 0.5 * (points[:, 23] + points[:, 24])
     travel = travel_direction(hips)
     side = np.cross(np.array([0.0, 1.0, 0.0]), travel)  # horizontal, perpendicular to travel
@@ -168,8 +171,41 @@ def place_camera(points: np.ndarray, view: str, params: CameraParams = CameraPar
     return camera
 
 
-def pose_stream(points: np.ndarray, camera: Camera, fps: Fraction | int, track_id: int = 0) -> list[PoseSample]:
-    """PoseSamples at exact frame times i * 1e9 / fps (integer ns) from world landmarks (frames, 33, 3).
+def follow_cameras(points: np.ndarray, fps: float, params: CameraParams = CameraParams()) -> list[Camera]:
+    """One camera per frame, carried behind the walker (frames, 33, 3) the way a handheld follow shot is: it keeps
+    `follow_distance_m` behind the hips along the direction of travel, follows them `follow_lag_s` late, looks at
+    them, and shakes a little. The body stays near the frame's centre while the ground moves under it: the case
+    where the heel's lead along the travel direction shows no motion against the camera."""
+    hips = 0.5 * (points[:, 23] + points[:, 24])
+    focal = params.width / 2 / np.tan(np.radians(params.hfov_deg) / 2)
+    alpha = 1.0 - np.exp(-1.0 / (float(fps) * params.follow_lag_s))
+    target = hips[0].copy()
+    travel = travel_direction(hips)
+    heading = travel.copy()
+    t = np.arange(points.shape[0]) / float(fps)
+    shake = params.follow_shake_m * np.stack([np.sin(2 * np.pi * 1.3 * t), np.sin(2 * np.pi * 0.7 * t + 1.0),
+                                              np.sin(2 * np.pi * 0.9 * t + 2.0)], axis=1)
+    cameras = []
+    for i in range(points.shape[0]):
+        if i:
+            step = hips[i] - hips[i - 1]
+            step[1] = 0.0
+            if np.linalg.norm(step) > 1e-4:  # turn with the walker, slowly; standing, keep the last heading
+                heading = (1 - alpha) * heading + alpha * step / np.linalg.norm(step)
+                heading /= np.linalg.norm(heading)
+        target = (1 - alpha) * target + alpha * hips[i]
+        position = target - heading * params.follow_distance_m + shake[i]
+        position[1] = params.camera_height_m + 0.4 + shake[i, 1]
+        look = target.copy()
+        look[1] = hips[i, 1] - 0.2
+        cameras.append(Camera(position, look_at(position, look), focal, params.width, params.height))
+    return cameras
+
+
+def pose_stream(points: np.ndarray, camera: Camera | Sequence[Camera], fps: Fraction | int,
+                track_id: int = 0) -> list[PoseSample]:
+    """PoseSamples at exact frame times i * 1e9 / fps (integer ns) from world landmarks (frames, 33, 3), seen by one
+    camera, or by one camera per frame (a moving camera: `follow_cameras`).
 
     x, y are normalised to the frame; z is depth relative to the hips' midpoint in the same scale as x (MediaPipe's
     convention); visibility is 1 inside the frame and 0.1 outside. `world` is metres about the hips' midpoint in the
@@ -177,16 +213,18 @@ def pose_stream(points: np.ndarray, camera: Camera, fps: Fraction | int, track_i
     """
     samples = []
     for i, frame_points in enumerate(points):
-        uvz = camera.project(frame_points)
+        camera_now = camera if isinstance(camera, Camera) else camera[i]
+        uvz = camera_now.project(frame_points)
         hip_depth = 0.5 * (uvz[23, 2] + uvz[24, 2])
         lm = np.empty((NUM_LANDMARKS, 4), dtype=np.float32)
-        lm[:, 0] = uvz[:, 0] / camera.width
-        lm[:, 1] = uvz[:, 1] / camera.height
-        lm[:, 2] = (uvz[:, 2] - hip_depth) * camera.focal_px / hip_depth / camera.width
+        lm[:, 0] = uvz[:, 0] / camera_now.width
+        lm[:, 1] = uvz[:, 1] / camera_now.height
+        lm[:, 2] = (uvz[:, 2] - hip_depth) * camera_now.focal_px / hip_depth / camera_now.width
         inside = (lm[:, 0] >= 0) & (lm[:, 0] <= 1) & (lm[:, 1] >= 0) & (lm[:, 1] <= 1)
         lm[:, 3] = np.where(inside, 1.0, 0.1)
-        cam = camera.to_camera(frame_points)
+        cam = camera_now.to_camera(frame_points)
         world = (cam - 0.5 * (cam[23] + cam[24])).astype(np.float32)
         person = PersonPose(track_id, lm, world)
-        samples.append(PoseSample(i, int(i * NS_PER_S // Fraction(fps)), camera.width, camera.height, (person,)))
+        samples.append(PoseSample(i, int(i * NS_PER_S // Fraction(fps)), camera_now.width, camera_now.height,
+                                  (person,)))
     return samples
