@@ -17,7 +17,7 @@ from pathlib import Path
 
 from footfall.engine.pose.pool import PosePool
 from footfall.engine.render import RenderSettings, render_file
-from footfall.sources.video_file import VideoFileSource
+from footfall.sources.video_file import VideoFileSource, probe
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def in_fresh_process(fn, *args):
 def bench_video(video: Path, settings: RenderSettings) -> RenderBenchRow:
     n, media_s, pose_wall = in_fresh_process(pose_alone, video, settings)
     engine_media_s, engine_wall, steps = in_fresh_process(engine, video, settings)
-    info = VideoFileSource(video).info
+    info = probe(video)
     return RenderBenchRow(video.name, f"{info.width}x{info.height}", n, media_s, media_s / pose_wall,
                           engine_media_s / engine_wall, steps)
 

@@ -41,7 +41,7 @@ from footfall.sinks.errors import SinkError
 from footfall.sinks.events import EventSink
 from footfall.sinks.staging import StagedOutputs
 from footfall.sinks.video_mux import VideoMuxSink
-from footfall.sources.video_file import VideoFileSource, VideoSourceParams
+from footfall.sources.video_file import VideoFileSource, VideoInfo, VideoSourceParams
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
@@ -248,14 +248,14 @@ def open_staged_outputs(video: Path, staged: StagedOutputs, output: Path, settin
 
 def render_file(video: Path, output: Path, settings: RenderSettings, events_path: Path | None = None,
                 bank_spec: str | None = None, progress: Progress | None = None,
-                staged: StagedOutputs | None = None) -> RenderSummary:
+                staged: StagedOutputs | None = None, info: VideoInfo | None = None) -> RenderSummary:
     """Renders `video`'s footsteps into `output` (and the events into `events_path`), written under the partial names
     of `staged` and moved into place once the render succeeds. Raises SourceError/SinkError/BankError/StageFailed on
     failure and KeyboardInterrupt on cancel, with every partial output finished as far as it got (`staged.kept()`);
-    a failure before rendering began leaves none."""
+    a failure before rendering began leaves none. `info`: the caller's `probe` of `video`, if it made one."""
     started_at = time.perf_counter()
     staged = staged if staged is not None else stage_outputs(video, output, events_path)
-    source = VideoFileSource(video, settings.source)
+    source = VideoFileSource(video, settings.source, info)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-prepare") as prepare:
         bank_loaded = prepare.submit(open_bank, bank_spec)
         prepare.submit(warm_up, settings.mixer)  # the mixer's first block waits for it, if it must

@@ -137,9 +137,10 @@ def _reason(exc: Exception) -> str:
 class VideoFileSource:
     """Iterates VideoFrames. Raises SourceError for unreadable input, including corruption found mid-stream."""
 
-    def __init__(self, path: Path, params: VideoSourceParams | None = None) -> None:
+    def __init__(self, path: Path, params: VideoSourceParams | None = None, info: VideoInfo | None = None) -> None:
+        """`info`: what `probe` already said of this file (it decodes the first pictures: not done twice)."""
         self.params = params or VideoSourceParams()
-        self.info = probe(Path(path))
+        self.info = info if info is not None else probe(Path(path))
         self.path = Path(path)
         self.damaged = 0  # of the last `frames` run: packets that did not decode, pictures whose time did not follow
 

@@ -1,34 +1,15 @@
 """Starts `footfall serve` on a thread for a test, on free loopback ports or ipc:// paths, with a click bank."""
 from __future__ import annotations
 
-import random
-import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from footfall.bank.format import save_bank
 from footfall.engine import config as cfg
+from footfall.engine.serve.bench import free_base_port
 from footfall.engine.serve.service import ServeSettings, serve
 from test_render_pipeline import click_bank
-
-
-def free_base_port(count: int = 4) -> int:
-    """A port P such that P .. P+count-1 are free on 127.0.0.1 right now."""
-    while True:
-        base = random.randint(20000, 60000)
-        try:
-            held = []
-            for p in range(base, base + count):
-                s = socket.socket()
-                held.append(s)
-                s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in held:
-                s.close()
 
 
 def endpoints(kind: str, where: Path) -> dict[str, str]:

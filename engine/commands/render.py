@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                   f"picture as shown, {info.width}x{info.height}", file=sys.stderr)
         staged = stage_outputs(args.input, args.output, args.events)
         progress = Progress(info.duration_ns_hint / 1e9, enabled=False if args.quiet else None)
-        summary = render_file(args.input, args.output, settings, args.events, args.bank, progress, staged)
+        summary = render_file(args.input, args.output, settings, args.events, args.bank, progress, staged, info)
         progress.finish()
     except EXPECTED_ERRORS as exc:
         return report(exc, staged.note() if staged is not None else "")

@@ -109,15 +109,18 @@ class Listener(threading.Thread):
             time.sleep(0.01)
 
 
-def free_base() -> int:
-    from socket import socket
+def free_base_port(count: int = 4) -> int:
+    """A port P such that P .. P+count-1 are free on 127.0.0.1 right now (the service's endpoints, and the tests')."""
+    import socket
 
     while True:
         base = random.randint(20000, 60000)
+        held = []
         try:
-            held = [socket() for _ in range(4)]
-            for i, s in enumerate(held):
-                s.bind(("127.0.0.1", base + i))
+            for port in range(base, base + count):
+                s = socket.socket()
+                held.append(s)
+                s.bind(("127.0.0.1", port))
             return base
         except OSError:
             continue
@@ -131,7 +134,7 @@ def latency(characters: int = 16, fps: int = 60, seconds: float = 20.0, fast_sec
     feet = walking_feet(fps, seconds)
     names = [f"walker{k:02d}" for k in range(characters)]
     expected = offline_steps(feet, fps)
-    with Service(free_base(), {"serve": serve_table or {}}) as service:
+    with Service(free_base_port(), {"serve": serve_table or {}}) as service:
         control = FootfallClient(service.endpoints)
         control.wait_connected()
         sender = FootfallClient(service.endpoints, topics=())
@@ -260,7 +263,7 @@ def fuzz(messages: int = 100_000, seed: int = 0, fps: int = 60) -> dict:
     rng = random.Random(seed)
     max_bytes = 65_536
     limits = {"max_message_bytes": max_bytes, "max_characters": 64}  # the defaults, stated
-    with Service(free_base(), {"limits": limits, "serve": {"send_hwm": 1_000}}) as service:
+    with Service(free_base_port(), {"limits": limits, "serve": {"send_hwm": 1_000}}) as service:
         control = FootfallClient(service.endpoints)
         control.wait_connected()
         events = FootfallClient(service.endpoints, topics=("step", "status"))
