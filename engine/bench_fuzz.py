@@ -170,11 +170,14 @@ def run_fuzz(count: int = 500, timeout_s: float = 60.0, seed: int = 0, jobs: int
         folder.mkdir(parents=True, exist_ok=True)
         cases = make_cases(folder, count, seed)
         results = []
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
             for result in pool.map(lambda c: run_case(c, timeout_s), cases):
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: the renders under way end, no new one starts
         return results
 
 

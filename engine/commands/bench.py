@@ -7,6 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from footfall.engine.cli import positive_int
 from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, report
 
 
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("videos", nargs="*", type=Path)
     r.add_argument("--no-generated", action="store_true", help="skip the generated clips")
     r.add_argument("--generated", default="1280x720@30,1080x1920@60,3840x2160@30", metavar="WxH@FPS,...",
+                   type=parse_clip_sizes,
                    help="the generated clips (default: %(default)s)")
     r.add_argument("--generated-seconds", type=float, default=20.0)
     r.add_argument("--json", type=Path, help="write the rows as JSON")
@@ -50,9 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "bytes flipped in the header or the payload, MP4 boxes zeroed, garbage written over), renders "
                          "each in its own process with a time limit, and counts renders, clean one-line errors, "
                          "crashes and hangs. Exit 1 if any crashed or hung.")
-    f.add_argument("--files", type=int, default=500, help="how many damaged files (default 500)")
+    f.add_argument("--files", type=positive_int, default=500, help="how many damaged files (default 500)")
     f.add_argument("--timeout", type=float, default=60.0, help="seconds each render may take (default 60)")
-    f.add_argument("--jobs", type=int, default=2, help="renders at once (default 2)")
+    f.add_argument("--jobs", type=positive_int, default=2, help="renders at once (default 2)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--keep", type=Path, help="keep the damaged files in this folder")
     f.add_argument("--json", type=Path, help="write every outcome as JSON")
@@ -91,7 +93,7 @@ def run_render(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmp:
             videos = list(args.videos)
             if not args.no_generated:
-                for k, (w, h, fps) in enumerate(parse_clip_sizes(args.generated)):
+                for k, (w, h, fps) in enumerate(args.generated):
                     scene = WalkerSceneParams(duration_s=args.generated_seconds, width=w, height=h, fps=fps)
                     clip = Path(tmp) / f"generated_{w}x{h}p{fps:g}.mp4"
                     draw_picture(ProceduralWalkers(scene), clip, StickFigureParams(width=w, height=h, fps=fps))
@@ -107,7 +109,7 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def parse_clip_sizes(text: str) -> list[tuple[int, int, float]]:
-    """'1280x720@30,1080x1920@60' as (width, height, fps) triples; a bad entry is a usage error."""
+    """'1280x720@30,1080x1920@60' as (width, height, fps) triples (an argparse type: a bad entry is a usage error)."""
     out = []
     for item in filter(None, (t.strip() for t in text.split(","))):
         try:
@@ -115,7 +117,9 @@ def parse_clip_sizes(text: str) -> list[tuple[int, int, float]]:
             w, h = (int(v) for v in size.lower().split("x"))
             out.append((w, h, float(fps)))
         except ValueError:
-            raise SystemExit(f"footfall bench render: --generated: '{item}' is not WxH@FPS") from None
+            raise argparse.ArgumentTypeError(f"'{item}' is not WxH@FPS") from None
+        if min(out[-1]) <= 0:
+            raise argparse.ArgumentTypeError(f"'{item}': size and rate must be positive")
     return out
 
 
