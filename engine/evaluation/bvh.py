@@ -113,7 +113,13 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Motion:
 
 def read_bvh(path: str | Path) -> Motion:
     path = Path(path)
-    return parse_bvh(path.read_text(), str(path))
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise BvhError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BvhError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    return parse_bvh(text, str(path))
 
 
 def _axis_rotations(axis: str, degrees: np.ndarray) -> np.ndarray:
