@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    type=parse_clip_sizes,
                    help="the generated clips (default: %(default)s)")
     r.add_argument("--generated-seconds", type=float, default=20.0)
+    r.add_argument("--people", default=[1], type=parse_counts, metavar="N,...",
+                   help="people tracked (--people of render), each count measured in turn (default: 1)")
+    r.add_argument("--config", type=Path, metavar="FILE", help="TOML laid over the render preset")
     r.add_argument("--json", type=Path, help="write the rows as JSON")
     r.set_defaults(run=run_render)
     lv = which.add_parser("live", help="a walker played as live at 720p30 and 1080p60 to a paced sound card",
@@ -87,7 +90,10 @@ def run_render(args: argparse.Namespace) -> int:
     from footfall.sinks.stick_figure_video import StickFigureParams
     from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
 
-    settings = load_settings(None)
+    try:
+        settings = load_settings(args.config)
+    except EXPECTED_ERRORS as exc:
+        return report(exc)
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmp:
@@ -99,13 +105,25 @@ def run_render(args: argparse.Namespace) -> int:
                     draw_picture(ProceduralWalkers(scene), clip, StickFigureParams(width=w, height=h, fps=fps))
                     videos.insert(k, clip)
             for video in videos:
-                rows.append(bench_video(video, settings))
-                print(format_rows(rows[-1:]).splitlines()[-1] if len(rows) > 1 else format_rows(rows), flush=True)
+                for people in args.people:
+                    rows.append(bench_video(video, settings.with_people(people)))
+                    print(format_rows(rows[-1:]).splitlines()[-1] if len(rows) > 1 else format_rows(rows), flush=True)
     except EXPECTED_ERRORS as exc:
         return report(exc)
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ | {"overhead": r.overhead} for r in rows], indent=2))
     return 0
+
+
+def parse_counts(text: str) -> list[int]:
+    """'1,2' as [1, 2] (an argparse type: anything but whole numbers from 1 up is a usage error)."""
+    try:
+        counts = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of whole numbers") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': counts must be at least 1")
+    return counts
 
 
 def parse_clip_sizes(text: str) -> list[tuple[int, int, float]]:
