@@ -54,6 +54,16 @@ class CountProgress(Progress):
         super().__init__(float(total), stream, enabled)
         self.unit = unit
         self.note = ""
+        self._base = 0.0
+
+    def restart(self, done: int) -> None:
+        """Work starts now, `done` units in (a resumed run): the rate counts only what is done from here."""
+        self.start = time.perf_counter()
+        self.done_s = self._base = float(done)
+
+    @property
+    def speed(self) -> float:
+        return (self.done_s - self._base) / max(self.wall_s, 1e-9)
 
     def draw(self, force: bool = False) -> None:
         now = time.perf_counter()

@@ -182,6 +182,15 @@ def test_resuming_from_a_checkpoint_repeats_the_straight_run_bit_for_bit(tiny, t
     assert log_a["validation_losses"] == log_b["validation_losses"]
 
 
+def test_a_checkpoint_of_other_adapters_is_not_resumed(tiny, tmp_path, capsys):
+    out = tmp_path / "adapter"
+    assert _train(tiny, out, "--steps", "2", "--checkpoint-every", "2", "--validate-every", "0") == 0
+    capsys.readouterr()
+    assert main(["bank", "train-lora", "--data", str(tiny["data"]), "--model", str(tiny["model"]), "-o", str(out),
+                 "--device", "cpu", "--rank", "8", "--steps", "4", "--resume", "--quiet"]) == 1
+    assert "made with other adapters or data (rank 4 now 8)" in _error(capsys)
+
+
 # ---------------------------------------------------------------------------------------------------- bad input
 
 

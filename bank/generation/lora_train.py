@@ -30,6 +30,7 @@ from footfall.bank.format import BankError
 from footfall.bank.generation.checkpoint import (CheckpointError, checkpoint_dir, latest_checkpoint,
                                                  load_trainer_state, save_checkpoint)
 from footfall.bank.generation.dataset import TrainDataParams, TrainingClip, load_training_clips, make_batch
+from footfall.engine.progress import CountProgress
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -358,7 +359,7 @@ def _write_log(out_dir: Path, trainer: LoraTrainer, data_dir: Path, model_spec: 
 
 
 def train_lora(data_dir: Path, model_spec: str, out_dir: Path, params: LoraTrainParams, resume: bool = False,
-               progress=None, say: Callable[[str], None] = print) -> TrainSummary:
+               progress: CountProgress | None = None, say: Callable[[str], None] = print) -> TrainSummary:
     """The whole run: data, model, adapters, `params.steps` steps with checkpoints and validation, the adapter."""
     from footfall.bank.generation.train_model import load_model_for_training
 
@@ -379,7 +380,7 @@ def train_lora(data_dir: Path, model_spec: str, out_dir: Path, params: LoraTrain
     if not trainer.validation_losses and params.validate_every:
         trainer.validation_losses.append((trainer.step_done, trainer.validation_loss()))
     if progress is not None:
-        progress.advance(trainer.step_done)
+        progress.restart(trainer.step_done)
     while trainer.step_done < params.steps:
         loss = trainer.step()
         step = trainer.step_done

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"footfall bank train-lora: {exc}", file=sys.stderr)
         return EXIT_FAILED
     validation = summary.validation_loss
-    trend = f"; validation loss {validation[0][1]:.4f} -> {validation[-1][1]:.4f}" if len(validation) > 1 else ""
+    trend = (f"; validation loss {validation[0][1]:.4f} (step {validation[0][0]}) -> {validation[-1][1]:.4f} "
+             f"(step {validation[-1][0]})") if len(validation) > 1 else ""
     print(f"{summary.out_dir}: adapter after {summary.steps} steps on {summary.clips} clips "
           f"({len(summary.captions)} captions) in {summary.seconds:.1f} s{trend}")
     return EXIT_OK

@@ -7,7 +7,10 @@ replace it once both exist in one tree.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import warnings
 from pathlib import Path
 
 from footfall.bank.format import BankError
@@ -66,12 +69,16 @@ def check_has_dit(config: dict, where: Path) -> None:
 
 
 def _build(config: dict, where: Path):
-    from stable_audio_tools.models.factory import create_model_from_config
+    # Importing stable-audio-tools prints a note on flash-attn to stdout, and building its autoencoder warns that
+    # torch's weight_norm is deprecated: neither is the user's business.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        from stable_audio_tools.models.factory import create_model_from_config
 
-    try:
-        return create_model_from_config(config)
-    except (AssertionError, KeyError, TypeError, ValueError, NotImplementedError) as exc:
-        raise ModelError(f"{where}: cannot build the model ({type(exc).__name__}: {exc})") from None
+        try:
+            return create_model_from_config(config)
+        except (AssertionError, KeyError, TypeError, ValueError, NotImplementedError) as exc:
+            raise ModelError(f"{where}: cannot build the model ({type(exc).__name__}: {exc})") from None
 
 
 def _compare_keys(expected: dict, got: dict) -> tuple[list[str], list[str]]:
