@@ -101,4 +101,5 @@ def load_trainer_state(directory: Path) -> dict[str, Any]:
         tensors = load_file(str(directory / TRAINER_TENSORS))
         return unflatten(structure, tensors)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{directory}: unreadable checkpoint ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{directory}: unreadable checkpoint ({reason})") from None

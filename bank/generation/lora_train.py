@@ -30,6 +30,7 @@ from footfall.bank.format import BankError
 from footfall.bank.generation.checkpoint import (CheckpointError, checkpoint_dir, latest_checkpoint,
                                                  load_trainer_state, save_checkpoint)
 from footfall.bank.generation.dataset import TrainDataParams, TrainingClip, load_training_clips, make_batch
+from footfall.bank.generation.objective import OBJECTIVES, TIMESTEP_SAMPLERS
 from footfall.engine.progress import CountProgress
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -132,6 +133,12 @@ class LoraTrainer:
         self.timestep_sampler = str(training.get("timestep_sampler", "uniform"))
         self.timestep_options = dict(training.get("timestep_sampler_options") or {})
         self.objective = model.diffusion_objective
+        if self.objective not in OBJECTIVES:
+            raise BankError(f"diffusion_objective {self.objective!r}: not trainable here "
+                            f"(known: {', '.join(OBJECTIVES)})")
+        if self.timestep_sampler not in TIMESTEP_SAMPLERS:
+            raise BankError(f"training.timestep_sampler {self.timestep_sampler!r}: unknown "
+                            f"(known: {', '.join(TIMESTEP_SAMPLERS)})")
         self.captions = tuple(sorted({c.caption for c in clips}))
         self.autocast_bf16 = device.startswith("cuda") and params.precision in ("auto", "bf16")
         if params.precision == "bf16" and not device.startswith("cuda"):
@@ -297,14 +304,16 @@ class LoraTrainer:
 
         state = load_trainer_state(directory)
         if state.get("fingerprint") != self.fingerprint():
-            raise CheckpointError(f"{directory}: made with other adapters or data ({_difference(state.get('fingerprint'), self.fingerprint())})")
+            difference = _difference(state.get("fingerprint"), self.fingerprint())
+            raise CheckpointError(f"{directory}: made with other adapters or data ({difference})")
         try:
             weights = load_file(str(directory / ADAPTER_WEIGHTS))
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"{directory / ADAPTER_WEIGHTS}: unreadable ({exc})") from None
         result = set_peft_model_state_dict(self.peft_dit, {k: v.to(self.device) for k, v in weights.items()})
         if getattr(result, "unexpected_keys", None):
-            raise CheckpointError(f"{directory / ADAPTER_WEIGHTS}: keys that fit no adapter ({result.unexpected_keys[0]})")
+            raise CheckpointError(f"{directory / ADAPTER_WEIGHTS}: keys that fit no adapter "
+                                  f"({result.unexpected_keys[0]})")
         self.optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
         if "cuda_rng" in state and self.device.startswith("cuda"):

@@ -6,19 +6,9 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from footfall.engine.cli import positive_int
+from footfall.engine.cli import non_negative_int, positive_int
 
 EXIT_OK, EXIT_FAILED = 0, 1
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
 
 
 def register(sub) -> None:
@@ -38,8 +28,9 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, help="learning rate (AdamW)")
     p.add_argument("--steps", type=positive_int, help="total optimiser steps (a resumed run continues up to this)")
     p.add_argument("--batch", type=positive_int, help="clips per step")
-    p.add_argument("--checkpoint-every", type=_count, metavar="N", help="checkpoint every N steps and at the end (0: none)")
-    p.add_argument("--validate-every", type=_count, metavar="N",
+    p.add_argument("--checkpoint-every", type=non_negative_int, metavar="N",
+                   help="checkpoint every N steps and at the end (0: none)")
+    p.add_argument("--validate-every", type=non_negative_int, metavar="N",
                    help="every N steps: validation loss and one rendered clip per caption (0: never)")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in ADAPTER_DIR")
     p.add_argument("--device", help="cuda, cuda:N or cpu (default: cuda when there is one)")

@@ -53,7 +53,8 @@ def load_model_for_training(spec: str | Path):
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ModelError(f"{weights_path}: does not fit {config_path.name} ({str(exc).splitlines()[-1].strip()})") from None
+        reason = str(exc).splitlines()[-1].strip()
+        raise ModelError(f"{weights_path}: does not fit {config_path.name} ({reason})") from None
     model.float().eval().requires_grad_(False)
     return model, config
 
