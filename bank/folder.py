@@ -140,7 +140,8 @@ def _intensity_of(name: str) -> float | None:
     return value if 0.0 < value <= 1.0 else None
 
 
-def _recordings(directory: Path) -> list[tuple[str, str, float, Path]]:
+def list_recordings(directory: Path) -> list[tuple[str, str, float, Path]]:
+    """(surface, footwear, intensity, path) of every audio file under `<surface>/<footwear>/`, in sorted order."""
     found = []
     for surface_dir in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for footwear_dir in sorted(p for p in surface_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -163,7 +164,7 @@ def load_folder(directory: Path, params: FolderParams | None = None) -> Bank:
         raise BankError(f"{directory}: not a directory")
     if (directory / MANIFEST_NAME).is_file():
         return load_bank(directory)
-    recordings = _recordings(directory)
+    recordings = list_recordings(directory)
     if not recordings:
         raise BankError(f"{directory}: no recordings found (expected <surface>/<footwear>/*.wav)")
     clips, entries = [], []

@@ -1,0 +1,1 @@
+"""Footstep banks from Stable Audio: rendering with LoRA adapters, and training those adapters on recordings."""
