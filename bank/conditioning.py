@@ -11,13 +11,13 @@ import numpy as np
 from footfall.bank.compare import active_rms_dbfs, envelope_db
 
 
-def _levels(env_db: np.ndarray, threshold_db: float) -> tuple[float, float, float]:
+def _levels(env_db: np.ndarray, threshold_db: float, range_db: float = 40.0) -> tuple[float, float, float]:
     """(floor, trigger, settle) in dB: the noise floor is a low percentile of the envelope; the trigger sits
-    threshold_db over it (and at least within 40 dB, at most 6 dB under the peak); the settle level, half-way
+    threshold_db over it (and at least within range_db, at most 6 dB under the peak); the settle level, half-way
     between floor and trigger, is where an onset is walked back to."""
     peak_db = float(env_db.max())
     floor_db = float(np.percentile(env_db, 10))
-    trigger_db = min(max(floor_db + threshold_db, peak_db - 40.0), peak_db - 6.0)
+    trigger_db = min(max(floor_db + threshold_db, peak_db - range_db), peak_db - 6.0)
     settle_db = min(floor_db + 0.5 * (trigger_db - floor_db), trigger_db - 3.0)
     return floor_db, trigger_db, settle_db
 
@@ -25,7 +25,9 @@ def _levels(env_db: np.ndarray, threshold_db: float) -> tuple[float, float, floa
 def _walk_back(env_db: np.ndarray, first: int, settle_db: float, win: int, not_before: int = 0) -> int:
     """The sample where the rise that crossed the trigger at `first` left the floor."""
     quiet = np.flatnonzero(env_db[not_before:first] < settle_db)
-    start = not_before + int(quiet[-1]) + 1 if quiet.size else not_before
+    if not quiet.size:
+        return first if not_before else min(first, win // 2)
+    start = not_before + int(quiet[-1]) + 1
     # The moving window centres each value: the true start is up to half a window later than the first raised value.
     return min(first, start + win // 2)
 
@@ -39,17 +41,19 @@ def find_onset(audio: np.ndarray, sample_rate: int, threshold_db: float = 15.0, 
 
 
 def find_onsets(audio: np.ndarray, sample_rate: int, threshold_db: float = 15.0, envelope_ms: float = 1.0,
-                rearm_db: float = 12.0) -> list[int]:
-    """Every step start in `audio`: each rise of the envelope through the trigger level (see `_levels`) after it
-    had fallen `rearm_db` under it, walked back to where it left the floor (never before the previous onset)."""
+                rearm_db: float = 12.0, range_db: float = 40.0, rearm_ms: float = 10.0) -> list[int]:
+    """Every step start in `audio`: each rise of the envelope through the trigger level (see `_levels`: rises
+    more than range_db under the loudest are not steps) after the sound had fallen `rearm_db` under that level
+    (on a smoother rearm_ms envelope: a 1 ms one dips at every zero crossing of a low resonance), walked back to
+    where it left the floor (never before that fall)."""
     x = np.asarray(audio, dtype=np.float64)
     if x.size == 0:
         return []
     win = max(1, int(round(envelope_ms * 1e-3 * sample_rate)))
     env_db = envelope_db(x, sample_rate, envelope_ms)
-    _, trigger_db, settle_db = _levels(env_db, threshold_db)
+    _, trigger_db, settle_db = _levels(env_db, threshold_db, range_db)
     above = env_db >= trigger_db
-    low = env_db < trigger_db - rearm_db
+    low = envelope_db(x, sample_rate, rearm_ms) < trigger_db - rearm_db
     onsets: list[int] = []
     pos = 0
     while pos < x.size:
@@ -57,11 +61,14 @@ def find_onsets(audio: np.ndarray, sample_rate: int, threshold_db: float = 15.0,
         if hits.size == 0:
             break
         first = pos + int(hits[0])
-        onsets.append(_walk_back(env_db, first, settle_db, win, onsets[-1] + 1 if onsets else 0))
-        rearm = np.flatnonzero(low[first:])
+        onsets.append(_walk_back(env_db, first, settle_db, win, pos))
+        risen = np.flatnonzero(~low[first:])  # the smoother envelope lags: wait until it has risen, too
+        if risen.size == 0:
+            break
+        rearm = np.flatnonzero(low[first + int(risen[0]):])
         if rearm.size == 0:
             break
-        pos = first + int(rearm[0])
+        pos = first + int(risen[0]) + int(rearm[0])
     return onsets
 
 
