@@ -13,7 +13,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "bank",
-        help="footstep sound banks: build, import, info, compare",
+        help="footstep sound banks: build, import, info, compare, render",
         description="Footstep sound banks (see bank/FORMAT.md for the on-disk format).",
     )
     sub = parser.add_subparsers(dest="bank_command", metavar="ACTION")
@@ -50,6 +50,10 @@ def register(subparsers) -> None:
     p.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
                    help="also draw spectrograms of synthetic and real steps, one row per surface")
     p.set_defaults(run=_compare)
+
+    from footfall.bank.generation.command import register as register_render
+
+    register_render(sub)
 
 
 def _fail(message: str) -> int:

@@ -73,6 +73,21 @@ def read_adapter(path: Path, model) -> AdapterWeights:
     return AdapterWeights(path, fmt, digest, layers)
 
 
+def adapter_digest(path: Path) -> str:
+    """SHA-256 identifying an adapter: a file's own, or a peft directory's config and weights together."""
+    path = Path(path)
+    if not path.exists():
+        raise LoraError(f"{path}: LoRA file not found")
+    if not path.is_dir():
+        return file_sha256(path)
+    import hashlib
+
+    parts = [path / PEFT_CONFIG] + [path / n for n in PEFT_WEIGHTS if (path / n).is_file()]
+    if not all(p.is_file() for p in parts) or len(parts) < 2:
+        raise LoraError(f"{path}: a peft adapter directory needs {PEFT_CONFIG} and {PEFT_WEIGHTS[0]}")
+    return hashlib.sha256("".join(file_sha256(p) for p in parts).encode()).hexdigest()
+
+
 def _linear_layers(model) -> dict:
     """Full name -> nn.Linear of every layer LoRA can adapt (a layer already holding adapters: its base layer)."""
     import torch
@@ -193,9 +208,7 @@ def _read_peft(directory: Path, linear: dict) -> tuple[dict, str]:
         a = float(next((v for k, v in alpha_pattern.items() if module == k or module.endswith("." + k)), alpha))
         return a / math.sqrt(r) if rslora else a / r
 
-    # Identify a directory by its config and weights together.
-    digest = file_sha256(config_path)[:32] + file_sha256(weights[0])[:32]
-    return _pairs(weights[0], down, up, linear, scaling), digest
+    return _pairs(weights[0], down, up, linear, scaling), adapter_digest(directory)
 
 
 def _official_layers(path: Path, state: dict, config: dict, linear: dict) -> dict:

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -138,14 +139,44 @@ def resolve_file(ref: str, what: str) -> Path:
     if hub is None or not hub[1]:
         raise ModelError(f"{ref}: {what} not found")
     repo_id, filename = hub
-    try:
-        from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download
 
+    try:  # a file fetched before is used as it is
+        return Path(hf_hub_download(repo_id, filename=filename, repo_type="model", local_files_only=True))
+    except Exception:
+        pass
+    fail = f"{ref}: cannot fetch the {what} from the Hugging Face hub repo {repo_id}"
+    unreachable = _hub_unreachable()
+    if unreachable:
+        raise ModelError(f"{fail} ({unreachable})")
+    hub_log = logging.getLogger("huggingface_hub")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)  # its retries log a warning each
+    try:
         return Path(hf_hub_download(repo_id, filename=filename, repo_type="model"))
-    except Exception as exc:  # offline, no such repo or file, no access: all are one line for the user
+    except Exception as exc:  # no such repo or file, no access, cut off: all are one line for the user
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(f"{ref}: cannot fetch the {what} from the Hugging Face hub repo {repo_id} ({reason[:160]})") \
-            from None
+        raise ModelError(f"{fail} ({reason[:160]})") from None
+    finally:
+        hub_log.setLevel(level)
+
+
+def _hub_unreachable(timeout_s: float = 3.0) -> str:
+    """Why the hub's host cannot be reached ("" when it can), so an offline machine fails at once rather than
+    after huggingface_hub's retries."""
+    import os
+    import socket
+    import urllib.parse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    url = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        return f"{host} unreachable: {exc.strerror or exc}"
+    return ""
 
 
 def _display_name(ref: str) -> str:
@@ -253,7 +284,8 @@ def load_model(spec: ModelSpec) -> LoadedModel:
             raise ModelError(f"{ckpt_path}: does not fit {config_path}: {detail}")
         for key, value in state.items():
             if tuple(value.shape) != tuple(own[key].shape):
-                raise ModelError(f"{ckpt_path}: {key} is {tuple(value.shape)}, the model's is {tuple(own[key].shape)}")
+                raise ModelError(f"{ckpt_path}: does not fit {config_path.name}: {key} is {tuple(value.shape)}, "
+                                 f"the model's is {tuple(own[key].shape)}")
         model.load_state_dict(state, strict=True)
         ckpt_sha = file_sha256(ckpt_path)
     name = _display_name(spec.checkpoint or spec.config)
