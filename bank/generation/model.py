@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -242,16 +243,18 @@ def read_state_dict(path: Path, what: str = "checkpoint") -> dict:
 
 
 @contextlib.contextmanager
-def quiet_stdout():
-    """stable-audio-tools prints to stdout on import and while sampling (flash-attn notes, the seed): keep it off
-    footfall's own output."""
-    with contextlib.redirect_stdout(io.StringIO()):
+def quiet_output():
+    """stable-audio-tools prints on import and while sampling (flash-attn notes, the seed, k-diffusion's tqdm bars,
+    deprecation warnings): keep it off footfall's own output. A progress display made before keeps its stream."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         yield
 
 
 def build_model(config: dict, where: str = "model config"):
     """The stable-audio-tools model a config describes, with fresh random weights."""
-    with quiet_stdout():
+    with quiet_output():
         from stable_audio_tools.models.factory import create_model_from_config
 
         try:

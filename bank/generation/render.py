@@ -56,8 +56,8 @@ class RenderParams:
     slicing: SliceParams = field(default_factory=SliceParams)
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch < 1 or self.max_clips < 0:
-            raise ValueError("steps and batch must be at least 1, max_clips not negative")
+        if self.steps < 2 or self.batch < 1 or self.max_clips < 0:  # k-diffusion's samplers fail on 1 step
+            raise ValueError("steps must be at least 2, batch at least 1, max_clips not negative")
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, not {self.sampler!r}")
         if not 0 < self.sigma_min < self.sigma_max:
@@ -177,7 +177,7 @@ def _generate(request: RenderRequest, identity: dict, progress, log) -> tuple[Ba
     import torchaudio
 
     from footfall.bank.generation.lora import apply_loras
-    from footfall.bank.generation.model import load_model, quiet_stdout
+    from footfall.bank.generation.model import load_model, quiet_output
 
     loaded = load_model(request.model)
     stack = apply_loras(loaded, request.loras)
@@ -203,7 +203,7 @@ def _generate(request: RenderRequest, identity: dict, progress, log) -> tuple[Ba
         conditioning = [{"prompt": request.prompt, "seconds_start": 0, "seconds_total": seconds}] * n
         negative = [{"prompt": request.negative_prompt, "seconds_start": 0, "seconds_total": seconds}] * n \
             if request.negative_prompt else None
-        with quiet_stdout(), torch.inference_mode():
+        with quiet_output(), torch.inference_mode():
             from stable_audio_tools.inference.generation import generate_diffusion_cond
 
             out = generate_diffusion_cond(
