@@ -44,7 +44,8 @@ def attention_layers(model) -> dict[str, torch.nn.Linear]:
             if isinstance(m, torch.nn.Linear) and n.rsplit(".", 1)[-1] in ("to_qkv", "to_q", "to_kv", "to_out")}
 
 
-def lora_pairs(model, rank: int = 4, seed: int = 1, scale: float = 0.05) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def lora_pairs(model, rank: int = 4, seed: int = 1,
+               scale: float = 0.05) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Random (A: rank x in, B: out x rank) for every attention projection, full-model names."""
     gen = torch.Generator().manual_seed(seed)
     return {name: (torch.randn(rank, layer.in_features, generator=gen) * scale,

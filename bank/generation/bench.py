@@ -14,6 +14,7 @@ device synchronised. The target is 64 samples in 2 s or less on one H100/H200.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
@@ -58,42 +59,19 @@ def build(args):
     return LoadedModel(model, config, spec, "", None, "tiny" if args.tiny else "stable-audio-open-1.0 (random)")
 
 
-def _conditioning_tensors(loaded, batch: int, seconds: float, real_prompt: bool):
-    """The model's own conditioning for seconds, with the prompt as T5-shaped embeddings unless the model has a
-    real prompt encoder."""
+def _conditioning_tensors(loaded, batch: int, seconds: float) -> dict:
+    """The model's own conditioning for seconds, with the prompt as T5-base-shaped embeddings."""
     import torch
 
     device = loaded.spec.device
     cond = [{"prompt": "footsteps", "seconds_start": 0, "seconds_total": seconds}] * batch
-    tensors = loaded.model.conditioner(cond, device)
-    if not real_prompt:
-        dim = int(loaded.config["model"]["conditioning"]["cond_dim"])
-        gen = torch.Generator(device="cpu").manual_seed(batch)
-        tensors["prompt"] = (torch.randn(batch, PROMPT_TOKENS, dim, generator=gen).to(device),
-                             torch.ones(batch, PROMPT_TOKENS, dtype=torch.bool, device=device))
+    with torch.inference_mode():
+        tensors = loaded.model.conditioner(cond, device)
+    dim = int(loaded.config["model"]["conditioning"]["cond_dim"])
+    gen = torch.Generator(device="cpu").manual_seed(batch)
+    tensors["prompt"] = (torch.randn(batch, PROMPT_TOKENS, dim, generator=gen).to(device),
+                         torch.ones(batch, PROMPT_TOKENS, dtype=torch.bool, device=device))
     return tensors
-
-
-def _generate(loaded, batch: int, steps: int, sample_size: int, seconds: float, seed: int, real_prompt: bool):
-    import torch
-    import torchaudio
-
-    from footfall.bank.generation.model import quiet_output
-    from footfall.bank.generation.render import RenderParams
-
-    defaults = RenderParams()
-    with quiet_output(), torch.inference_mode():
-        from stable_audio_tools.inference.generation import generate_diffusion_cond
-
-        out = generate_diffusion_cond(
-            loaded.model, steps=steps, cfg_scale=defaults.cfg_scale,
-            conditioning_tensors=_conditioning_tensors(loaded, batch, seconds, real_prompt), batch_size=batch,
-            sample_size=sample_size, sample_rate=loaded.sample_rate, seed=seed, device=loaded.spec.device,
-            sampler_type=defaults.sampler, sigma_min=defaults.sigma_min, sigma_max=defaults.sigma_max)
-        mono = out.float().mean(dim=1)
-        if loaded.sample_rate != 48000:
-            mono = torchaudio.functional.resample(mono, loaded.sample_rate, 48000)
-        return mono.cpu().numpy()
 
 
 def _sync(device: str) -> None:
@@ -106,23 +84,32 @@ def _sync(device: str) -> None:
 def run_rows(loaded, samples: int, steps_list, batches, seconds: float, report=print) -> list[BenchRow]:
     import torch
 
+    from footfall.bank.generation.render import RenderParams
+    from footfall.bank.generation.sampling import clip_sample_size, generate_mono
     from footfall.bank.generation.slicing import SliceParams, slice_steps
 
-    ratio = loaded.downsampling_ratio
-    sample_size = math.ceil(seconds * loaded.sample_rate / ratio) * ratio
+    sample_size = clip_sample_size(loaded, seconds)
     real_prompt = loaded.checkpoint_sha256 is not None
     device = loaded.spec.device
     rows = []
     for steps in steps_list:
         for batch in batches:
-            _generate(loaded, batch, steps, sample_size, seconds, 0, real_prompt)  # warm-up: kernels, allocator
+            params = dataclasses.replace(RenderParams(), steps=steps)
+
+            def clips_of(seed: int):
+                seconds_total = sample_size / loaded.sample_rate
+                tensors = None if real_prompt else _conditioning_tensors(loaded, batch, seconds_total)
+                return generate_mono(loaded, "footsteps", batch, sample_size, seed, params,
+                                     conditioning_tensors=tensors)
+
+            clips_of(0)  # warm-up: kernels, allocator
             _sync(device)
             if device.startswith("cuda"):
                 torch.cuda.reset_peak_memory_stats()
             clips, outputs = 0, []
             start = time.perf_counter()
             for b in range(math.ceil(samples / batch)):
-                outputs.append(_generate(loaded, batch, steps, sample_size, seconds, 1 + b, real_prompt))
+                outputs.append(clips_of(1 + b))
                 clips += batch
             _sync(device)
             wall = time.perf_counter() - start

@@ -30,7 +30,8 @@ def register(sub) -> None:
                    help="auto: bf16 on a GPU, fp32 on the CPU")
     p.add_argument("--steps", type=positive_int, default=None, help="sampler steps per clip ([bank_render] steps)")
     p.add_argument("--batch", type=positive_int, default=None, help="clips per generation call ([bank_render] batch)")
-    p.add_argument("--seconds", type=float, default=None, help="seconds per generated clip ([bank_render] clip_seconds)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="seconds per generated clip ([bank_render] clip_seconds)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--prompt", default=None, help="prompt text instead of the one config/prompts.toml builds")
     p.add_argument("--config", type=Path, default=None, help="a TOML file laid over the default preset")

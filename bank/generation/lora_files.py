@@ -7,9 +7,10 @@
   adapter_type) in its metadata, or a .ckpt of {state_dict, lora_config}; keys
   `<module>.parametrizations.weight.0.lora_A` (rank x in) / `lora_B` (out x rank), modules named from the DiT
   wrapper (`model.transformer...`) or the conditioner; scaling alpha / rank (alpha defaults to the rank).
-- LoRAW (the community library the public footstep LoRAs were trained with): `model/model/transformer/.../lora_down.weight`
-  / `lora_up.weight` ('/' for '.', from the whole model; ComfyUI copies use `lora_unet_` and '_'), optional
-  `alpha` per module, scaling alpha / rank (LoRAW's default alpha is the rank).
+- LoRAW (the community library the public footstep LoRAs were trained with):
+  `model/model/transformer/.../lora_down.weight` / `lora_up.weight` ('/' for '.', from the whole model; ComfyUI
+  copies use `lora_unet_` and '_'), optional `alpha` per module, scaling alpha / rank (LoRAW's default alpha is the
+  rank).
 
 Each becomes `AdapterWeights`: per Linear layer of the model (full names, `model.model.transformer...`), A, B and
 the scaling. Anything that does not fit (no LoRA tensors, keys naming no layer, shapes or ranks that disagree,

@@ -74,7 +74,8 @@ class ModelSpec:
         if path.exists():
             raise ModelError(f"{path}: a model is a directory or CONFIG.json,CHECKPOINT")
         if _hub_parts(text) is not None and text.count("/") == 1:
-            return cls(f"{text}/{CONFIG_NAME}", f"{text}/{CHECKPOINT_NAMES[0]}", device, dtype)  # type: ignore[arg-type]
+            return cls(f"{text}/{CONFIG_NAME}", f"{text}/{CHECKPOINT_NAMES[0]}",
+                       device, dtype)  # type: ignore[arg-type]
         raise ModelError(f"{text}: no such model directory (nor CONFIG.json,CHECKPOINT, nor a hub repo owner/name)")
 
     @property

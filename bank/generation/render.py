@@ -1,7 +1,7 @@
 """`footfall bank render`: footsteps generated with Stable Audio (+ LoRA), cut into single steps, saved as a bank.
 
-Clips are generated in batches with stable-audio-tools' `generate_diffusion_cond` (batch b seeded with seed + b),
-resampled to 48 kHz mono, sliced (`slicing.py`) until `variations` usable steps are found or `max_clips` clips
+Clips are generated in batches (`sampling.generate_mono`; batch b seeded with seed + b), as 48 kHz mono, sliced
+(`slicing.py`) until `variations` usable steps are found or `max_clips` clips
 were made, and written in the bank format (bank/FORMAT.md) through `format.save_bank`, atomically. Every sample's
 provenance records the model, adapters, prompt, seed, clip, sampler and steps (grammar in FORMAT.md).
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import time
 import urllib.parse
 from collections import Counter
@@ -28,6 +27,7 @@ from footfall.bank.generation import slicing
 from footfall.bank.generation.lora import LoraRequest
 from footfall.bank.generation.lora_files import adapter_digest
 from footfall.bank.generation.model import ModelSpec, file_sha256, resolve_file
+from footfall.bank.generation.sampling import clip_sample_size, generate_mono
 from footfall.bank.generation.slicing import SliceParams, slice_steps
 from footfall.bank.sample_bank import Bank, BankEntry
 
@@ -173,11 +173,8 @@ def provenance(model_name: str, identity: dict, clip: int, at: int) -> str:
 
 
 def _generate(request: RenderRequest, identity: dict, progress, log) -> tuple[Bank, int, Counter]:
-    import torch
-    import torchaudio
-
     from footfall.bank.generation.lora import apply_loras
-    from footfall.bank.generation.model import load_model, quiet_output
+    from footfall.bank.generation.model import load_model
 
     loaded = load_model(request.model)
     stack = apply_loras(loaded, request.loras)
@@ -185,37 +182,21 @@ def _generate(request: RenderRequest, identity: dict, progress, log) -> tuple[Ba
         log(f"LoRA {adapter.path} ({adapter.format}, rank {adapter.rank}, {adapter.layers} layers) "
             f"at strength {adapter.strength:g}")
     params = request.params
-    ratio = loaded.downsampling_ratio
-    sample_size = min(loaded.sample_size, math.ceil(params.clip_seconds * loaded.sample_rate / ratio) * ratio)
+    sample_size = clip_sample_size(loaded, params.clip_seconds)
     seconds = sample_size / loaded.sample_rate
     rejected: Counter = Counter()
     clips, entries, audio = 0, [], []
     batch_index = 0
     while len(entries) < request.variations and clips < request.max_clips:
         n = min(params.batch, request.max_clips - clips)
-        done_before = clips * seconds
 
-        def on_step(info, done_before=done_before, n=n):
+        def on_step(i: int, done_before: float = clips * seconds, n: int = n) -> None:
             if progress is not None:
-                progress.advance(done_before + n * seconds * (info["i"] + 1) / params.steps)
+                progress.advance(done_before + n * seconds * (i + 1) / params.steps)
                 progress.draw()
 
-        conditioning = [{"prompt": request.prompt, "seconds_start": 0, "seconds_total": seconds}] * n
-        negative = [{"prompt": request.negative_prompt, "seconds_start": 0, "seconds_total": seconds}] * n \
-            if request.negative_prompt else None
-        with quiet_output(), torch.inference_mode():
-            from stable_audio_tools.inference.generation import generate_diffusion_cond
-
-            out = generate_diffusion_cond(
-                loaded.model, steps=params.steps, cfg_scale=params.cfg_scale, conditioning=conditioning,
-                negative_conditioning=negative, batch_size=n, sample_size=sample_size,
-                sample_rate=loaded.sample_rate, seed=request.seed + batch_index, device=request.model.device,
-                sampler_type=params.sampler, sigma_min=params.sigma_min, sigma_max=params.sigma_max,
-                callback=on_step)
-            mono = out.float().mean(dim=1)
-            if loaded.sample_rate != SAMPLE_RATE:
-                mono = torchaudio.functional.resample(mono, loaded.sample_rate, SAMPLE_RATE)
-            mono = mono.cpu().numpy()
+        mono = generate_mono(loaded, request.prompt, n, sample_size, request.seed + batch_index, params,
+                             request.negative_prompt, on_step=on_step)
         for j in range(n):
             for step in slice_steps(mono[j], SAMPLE_RATE, params.slicing, rejected):
                 if len(entries) == request.variations:

@@ -59,8 +59,8 @@ class SliceParams:
             raise ValueError("envelope_ms, max_length_s, min_length_ms, decay_db and clip_level must be positive")
         if self.roll_min_ms > self.roll_max_ms or self.roll_max_ms >= self.min_step_ms:
             raise ValueError("need roll_min_ms <= roll_max_ms < min_step_ms")
-        if min(self.min_step_ms, self.double_level_db, self.tail_ms, self.pre_onset_ms, self.fade_in_ms, self.fade_out_ms,
-               self.rearm_db) < 0:
+        if min(self.min_step_ms, self.double_level_db, self.tail_ms, self.pre_onset_ms, self.fade_in_ms,
+               self.fade_out_ms, self.rearm_db, self.range_db) < 0:
             raise ValueError("gaps, tails, fades, pre-roll and rearm_db must not be negative")
         if self.fade_in_ms > self.pre_onset_ms:
             raise ValueError("fade_in_ms must not exceed pre_onset_ms (the fade would soften the onset)")

@@ -14,7 +14,8 @@ from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, repo
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; live latency; mixer voices against "
-                       "real time; damaged files; serve latency and rate; serve against hostile messages; generated banks")
+                       "real time; damaged files; serve latency and rate; serve against hostile messages; "
+                       "generated banks")
     which = p.add_subparsers(dest="bench", metavar="WHAT")
     which.required = True
     r = which.add_parser("render", help="engine speed beside MediaPipe pose alone over the same frames",
