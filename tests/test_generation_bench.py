@@ -7,12 +7,13 @@ from footfall.engine.cli import main
 def test_bank_render_bench_smoke_run_on_the_cpu(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "bank-render", "--tiny", "--device", "cpu", "--samples", "2", "--steps", "3,2",
-                 "--batches", "1,2", "--json", str(out)]) == 0
+                 "--batches", "1,2", "--decode", "both", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "s per 64" in printed and "model: tiny" in printed
     record = json.loads(out.read_text())
     rows = record["rows"]
-    assert [(r["steps"], r["batch"]) for r in rows] == [(3, 1), (3, 2), (2, 1), (2, 2)]
+    assert [(r["steps"], r["batch"], r["decode"]) for r in rows] == [
+        (s, b, d) for s in (3, 2) for b in (1, 2) for d in ("each", "together")]
     for r in rows:
         assert r["clips"] == 2 and r["wall_s"] > 0 and r["s_per_64"] == r["wall_s"] * 32
         assert r["usable"] is None and r["peak_gpu_gb"] is None  # random weights: nothing to count; no GPU

@@ -10,7 +10,9 @@ on the CPU.
 
 Each row generates `samples` clips of `seconds` (one step each) in batches of `batch`, after one untimed warm-up
 batch, and reports the wall time for all of them: generation, decoding and resampling to 48 kHz mono, with the
-device synchronised. The target is 64 samples in 2 s or less on one H100/H200.
+device synchronised. Stable Audio Open's config decodes a batch one clip at a time (`iterate_batch`, to bound
+memory on long clips): `--decode together` decodes the whole batch at once, `both` shows the two side by side.
+The target is 64 samples in 2 s or less on one H100/H200.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ PROMPT_TOKENS = 128
 class BenchRow:
     steps: int
     batch: int
+    decode: str
     clips: int
     wall_s: float
     clips_per_s: float
@@ -81,7 +84,8 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_rows(loaded, samples: int, steps_list, batches, seconds: float, report=print) -> list[BenchRow]:
+def run_rows(loaded, samples: int, steps_list, batches, seconds: float, decodes=("each",),
+             report=print) -> list[BenchRow]:
     import torch
 
     from footfall.bank.generation.render import RenderParams
@@ -92,49 +96,49 @@ def run_rows(loaded, samples: int, steps_list, batches, seconds: float, report=p
     real_prompt = loaded.checkpoint_sha256 is not None
     device = loaded.spec.device
     rows = []
-    for steps in steps_list:
-        for batch in batches:
-            params = dataclasses.replace(RenderParams(), steps=steps)
+    pretransform = loaded.model.pretransform
+    seconds_total = sample_size / loaded.sample_rate
+    for steps, batch, decode in ((s, b, d) for s in steps_list for b in batches for d in decodes):
+        if pretransform is not None:
+            pretransform.iterate_batch = decode == "each"
+        params = dataclasses.replace(RenderParams(), steps=steps)
 
-            def clips_of(seed: int):
-                seconds_total = sample_size / loaded.sample_rate
-                tensors = None if real_prompt else _conditioning_tensors(loaded, batch, seconds_total)
-                return generate_mono(loaded, "footsteps", batch, sample_size, seed, params,
-                                     conditioning_tensors=tensors)
+        def clips_of(seed: int, batch: int = batch, params=params):
+            tensors = None if real_prompt else _conditioning_tensors(loaded, batch, seconds_total)
+            return generate_mono(loaded, "footsteps", batch, sample_size, seed, params, conditioning_tensors=tensors)
 
-            clips_of(0)  # warm-up: kernels, allocator
-            _sync(device)
-            if device.startswith("cuda"):
-                torch.cuda.reset_peak_memory_stats()
-            clips, outputs = 0, []
-            start = time.perf_counter()
-            for b in range(math.ceil(samples / batch)):
-                outputs.append(clips_of(1 + b))
-                clips += batch
-            _sync(device)
-            wall = time.perf_counter() - start
-            usable = None
-            if real_prompt:
-                rejected: Counter = Counter()
-                usable = sum(len(slice_steps(clip, 48000, SliceParams(), rejected)) > 0
-                             for out in outputs for clip in out)
-            peak = torch.cuda.max_memory_allocated() / 1e9 if device.startswith("cuda") else None
-            per_64 = wall * 64 / clips
-            row = BenchRow(steps, batch, clips, wall, clips / wall, per_64, usable, peak, per_64 <= TARGET_S)
-            rows.append(row)
-            report(format_row(row))
+        clips_of(0)  # warm-up: kernels, allocator
+        _sync(device)
+        if device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
+        clips, outputs = 0, []
+        start = time.perf_counter()
+        for b in range(math.ceil(samples / batch)):
+            outputs.append(clips_of(1 + b))
+            clips += batch
+        _sync(device)
+        wall = time.perf_counter() - start
+        usable = None
+        if real_prompt:
+            rejected: Counter = Counter()
+            usable = sum(len(slice_steps(clip, 48000, SliceParams(), rejected)) > 0 for out in outputs for clip in out)
+        peak = torch.cuda.max_memory_allocated() / 1e9 if device.startswith("cuda") else None
+        per_64 = wall * 64 / clips
+        row = BenchRow(steps, batch, decode, clips, wall, clips / wall, per_64, usable, peak, per_64 <= TARGET_S)
+        rows.append(row)
+        report(format_row(row))
     return rows
 
 
-HEADER = f"{'steps':>5} {'batch':>5} {'clips':>5} {'wall s':>8} {'clips/s':>8} {'s per 64':>9} {'usable':>6} " \
-         f"{'GPU GB':>6}  target (64 in <= {TARGET_S:g} s)"
+HEADER = f"{'steps':>5} {'batch':>5} {'decode':>8} {'clips':>5} {'wall s':>8} {'clips/s':>8} {'s per 64':>9} " \
+         f"{'usable':>6} {'GPU GB':>6}  target (64 in <= {TARGET_S:g} s)"
 
 
 def format_row(r: BenchRow) -> str:
     usable = "-" if r.usable is None else str(r.usable)
     gpu = "-" if r.peak_gpu_gb is None else f"{r.peak_gpu_gb:.1f}"
-    return (f"{r.steps:>5} {r.batch:>5} {r.clips:>5} {r.wall_s:>8.2f} {r.clips_per_s:>8.2f} {r.s_per_64:>9.2f} "
-            f"{usable:>6} {gpu:>6}  {'meets' if r.meets_target else 'misses'}")
+    return (f"{r.steps:>5} {r.batch:>5} {r.decode:>8} {r.clips:>5} {r.wall_s:>8.2f} {r.clips_per_s:>8.2f} "
+            f"{r.s_per_64:>9.2f} {usable:>6} {gpu:>6}  {'meets' if r.meets_target else 'misses'}")
 
 
 def run(args) -> int:
@@ -152,12 +156,14 @@ def run(args) -> int:
     print(f"model: {loaded.name}  device: {device} ({gpu})  dtype: {str(loaded.spec.torch_dtype).split('.')[-1]}  "
           f"{args.samples} clips of {args.seconds:g} s per row", flush=True)
     print(HEADER, flush=True)
-    rows = run_rows(loaded, args.samples, args.steps, args.batches, args.seconds,
+    decodes = ("each", "together") if args.decode == "both" else (args.decode,)
+    rows = run_rows(loaded, args.samples, args.steps, args.batches, args.seconds, decodes,
                     report=lambda line: print(line, flush=True))
     if args.json:
         record = {"model": loaded.name, "device": device, "device_name": gpu, "dtype": str(loaded.spec.torch_dtype),
                   "torch": torch.__version__, "samples": args.samples, "seconds": args.seconds,
                   "steps": list(args.steps), "batches": list(args.batches), "tiny": bool(args.tiny),
+                  "decode": list(decodes),
                   "target_s_per_64": TARGET_S,
                   "rows": [asdict(r) for r in rows]}
         Path(args.json).write_text(json.dumps(record, indent=1) + "\n")

@@ -94,6 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seconds", type=float, default=1.0, help="seconds per clip (one step; default 1)")
     g.add_argument("--steps", type=positive_ints, default=(100, 8), help="sampler steps (at least 2), comma-separated")
     g.add_argument("--batches", type=positive_ints, default=(1, 2, 4, 8, 16, 32), help="batch sizes")
+    g.add_argument("--decode", choices=("each", "together", "both"), default="each",
+                   help="decode a batch one clip at a time (Stable Audio Open's config), all together, or both "
+                   "side by side")
     g.add_argument("--json", type=Path)
     g.set_defaults(run=run_bank_render)
 
