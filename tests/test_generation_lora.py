@@ -130,3 +130,25 @@ def test_files_that_do_not_fit_are_one_line_errors(model_dir, tmp_path):
 
 class Exotic:
     """A class a pickle would have to import: weights_only loading refuses it."""
+
+
+def test_an_adapter_saved_by_peft_itself_loads_exactly(model_dir, tmp_path):
+    """What `footfall bank train-lora` writes: peft's get_peft_model on the DiT, then save_pretrained."""
+    from peft import LoraConfig, get_peft_model
+
+    trained = fresh(model_dir)
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["to_qkv", "to_q", "to_kv", "to_out"],
+                        init_lora_weights=False)  # random B as well, so the adapter changes the output
+    peft_dit = get_peft_model(trained.dit, config)
+    peft_dit.save_pretrained(str(tmp_path / "trained"))
+    names = [n for n, m in trained.model.named_modules() if hasattr(m, "lora_A")]
+    xs = {n: torch.randn(3, trained.model.get_submodule(n).base_layer.in_features) for n in names}
+    with torch.no_grad():
+        want = layer_outputs(trained, xs)
+    loaded = fresh(model_dir)
+    stack = apply_loras(loaded, [LoraRequest(tmp_path / "trained")])
+    assert stack.adapters[0].format == "peft" and stack.adapters[0].layers == len(names)
+    with torch.no_grad():
+        got = layer_outputs(loaded, xs)
+    for n in names:
+        torch.testing.assert_close(got[n], want[n], rtol=1e-4, atol=1e-5)

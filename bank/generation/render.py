@@ -126,11 +126,14 @@ def render_bank(request: RenderRequest, out_dir: Path, cache_root: Path | None =
     if not bank.entries:
         reasons = ", ".join(f"{n} {r}" for r, n in rejected.most_common()) or "no onsets"
         raise BankError(f"{out_dir}: no usable steps in {clips} generated clips ({reasons}); nothing written")
-    cache.joinpath("generated").mkdir(parents=True, exist_ok=True)
-    save_bank(bank, cached_dir)
-    (cached_dir.parent / f"{cached_dir.name}.json").write_text(
-        json.dumps({"clips": clips, "rejected": dict(rejected), "identity": identity}, indent=1) + "\n")
     save_bank(bank, out_dir)
+    try:  # the cache is a convenience: a read-only or full cache still gives the user the bank
+        cache.joinpath("generated").mkdir(parents=True, exist_ok=True)
+        save_bank(bank, cached_dir)
+        (cached_dir.parent / f"{cached_dir.name}.json").write_text(
+            json.dumps({"clips": clips, "rejected": dict(rejected), "identity": identity}, indent=1) + "\n")
+    except (BankError, OSError) as exc:
+        log(f"cannot keep the render in the cache {cached_dir} ({exc})")
     return RenderReport(len(bank.entries), clips, dict(rejected), False, cached_dir, time.perf_counter() - start)
 
 
