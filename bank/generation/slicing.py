@@ -40,7 +40,7 @@ class SliceParams:
     min_step_ms: float = 300.0
     double_level_db: float = 6.0
     roll_min_ms: float = 50.0
-    roll_max_ms: float = 160.0
+    roll_max_ms: float = 200.0
     decay_db: float = 30.0
     tail_ms: float = 20.0
     max_length_s: float = 1.0
