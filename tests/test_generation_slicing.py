@@ -60,7 +60,7 @@ def test_rejections_are_counted_by_reason():
     assert rejected == Counter({"silent": 1})
 
     rejected.clear()
-    steps = slice_steps(clip_with_steps([0.2, 0.4, 1.0]), SR, params, rejected)  # two steps 200 ms apart
+    steps = slice_steps(clip_with_steps([0.2, 0.45, 1.0]), SR, params, rejected)  # two steps 250 ms apart
     assert rejected == Counter({"double onset": 1}) and len(steps) == 1
     assert abs(steps[0].clip_onset - SR) <= SR // 1000
 
