@@ -271,6 +271,8 @@ def load_model(spec: ModelSpec) -> LoadedModel:
     device in its dtype and put it in eval mode. ModelError (one line) for anything that does not fit."""
     import torch
 
+    if spec.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"{spec.device}: no CUDA device available (use --device cpu)")
     config_path = resolve_file(spec.config, "model config")
     config = read_model_config(config_path)
     model = build_model(config, str(config_path))
@@ -293,7 +295,5 @@ def load_model(spec: ModelSpec) -> LoadedModel:
         model.load_state_dict(state, strict=True)
         ckpt_sha = file_sha256(ckpt_path)
     name = _display_name(spec.checkpoint or spec.config)
-    if spec.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError(f"{spec.device}: no CUDA device available (use --device cpu)")
     model = model.to(spec.device, dtype=spec.torch_dtype).eval().requires_grad_(False)
     return LoadedModel(model, config, spec, file_sha256(config_path), ckpt_sha, name)
