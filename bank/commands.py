@@ -14,7 +14,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "bank",
-        help="footstep sound banks: build, import, info, compare, train-lora",
+        help="footstep sound banks: build, import, info, compare, render, train-lora",
         description="Footstep sound banks (see bank/FORMAT.md for the on-disk format).",
     )
     sub = parser.add_subparsers(dest="bank_command", metavar="ACTION")
@@ -55,6 +55,10 @@ def register(subparsers) -> None:
     from footfall.bank.generation.train_command import register as register_train_lora
 
     register_train_lora(sub)
+
+    from footfall.bank.generation.command import register as register_render
+
+    register_render(sub)
 
 
 def _fail(message: str) -> int:

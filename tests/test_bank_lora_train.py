@@ -1,4 +1,4 @@
-"""`footfall bank train-lora` end to end on CPU with a tiny stable-audio-tools model (tests/tiny_stable_audio_train.py)
+"""`footfall bank train-lora` end to end on CPU with a tiny stable-audio-tools model (tests/tiny_stable_audio.py)
 and synthetic footsteps, plus its parts: segmentation, captions, batches, the objective, checkpoints."""
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 pytest.importorskip("stable_audio_tools")
 torch = pytest.importorskip("torch")
 
-from tiny_stable_audio_train import (CAPTIONS, SAMPLE_RATE, SAMPLE_SIZE, footstep_take, save_tiny_model,  # noqa: E402
-                                     write_footstep_folder)
+from tiny_stable_audio import (CAPTIONS, TRAIN_SAMPLE_RATE as SAMPLE_RATE, TRAIN_SAMPLE_SIZE as SAMPLE_SIZE,  # noqa: E402
+                               footstep_take, save_training_model, write_footstep_folder)
 
-from footfall.bank.generation.dataset import TrainDataParams, caption, find_segments, make_batch  # noqa: E402
+from footfall.bank.generation.dataset import TrainDataParams, find_segments, make_batch  # noqa: E402
 from footfall.engine.cli import main  # noqa: E402
 
 FAST = "[lora_train]\nvalidation_steps = 4\nvalidation_cfg_scale = 3.0\n"
@@ -23,7 +23,7 @@ FAST = "[lora_train]\nvalidation_steps = 4\nvalidation_cfg_scale = 3.0\n"
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("lora")
     data = write_footstep_folder(root / "data", sample_rate=44100, takes=1, steps=3)
-    model = save_tiny_model(root / "model", CAPTIONS)
+    model = save_training_model(root / "model", CAPTIONS)
     fast = root / "fast.toml"
     fast.write_text(FAST)
     return {"data": data, "model": model, "fast": fast}
@@ -57,15 +57,15 @@ def test_long_sequences_are_split_and_steady_noise_gives_nothing():
     assert find_segments(noise, SAMPLE_RATE, TrainDataParams()) == []
 
 
-def test_captions_read_folder_names_in_the_vocabulary_words():
-    from footfall.bank.vocabulary import load_vocabulary
+def test_clips_are_captioned_with_the_prompts_bank_render_uses(tmp_path):
+    from footfall.bank.generation.dataset import load_training_clips
+    from footfall.bank.generation.prompts import load_prompts
 
-    vocabulary = load_vocabulary()
-    assert "hard_sole" in vocabulary.footwears and "tile" in vocabulary.surfaces
-    assert caption("tile", "hard_sole") == "hard sole footsteps on tile"
-    assert caption("wood", "boot", "{surface}, {footwear}") == "wood, boot"
-    with pytest.raises(ValueError):
-        TrainDataParams(caption="{shoe} on {surface}")
+    clips = load_training_clips(write_footstep_folder(tmp_path, SAMPLE_RATE), SAMPLE_RATE, SAMPLE_SIZE,
+                                TrainDataParams())
+    prompts = load_prompts()
+    assert {c.caption for c in clips} == {prompts.prompt("tile", "hard_sole"), prompts.prompt("wood", "sneaker")}
+    assert sorted({c.caption for c in clips}) == sorted(CAPTIONS)
 
 
 def test_batches_are_padded_or_cropped_with_whole_second_conditioning():
@@ -128,7 +128,7 @@ def test_training_lowers_the_loss_and_writes_adapter_checkpoints_and_validation(
     from peft import PeftModel
 
     from footfall.bank.format import read_wav
-    from footfall.bank.generation.train_model import dit_of, load_model_for_training
+    from footfall.bank.generation.model import ModelSpec, dit_of, load_dit_model
 
     out = tmp_path / "adapter"
     assert _train(tiny, out, "--steps", "24", "--lr", "3e-3", "--checkpoint-every", "12",
@@ -142,7 +142,7 @@ def test_training_lowers_the_loss_and_writes_adapter_checkpoints_and_validation(
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-00000012", "step-00000024"]
     for step in ("step-00000012", "step-00000024"):
         wavs = sorted((out / "validation" / step).glob("*.wav"))
-        assert [w.stem for w in wavs] == ["hard-sole-footsteps-on-tile", "sneaker-footsteps-on-wood"]
+        assert [w.stem for w in wavs] == ["tile-hard-sole", "wood-sneaker"]
         for wav in wavs:
             audio, rate = read_wav(wav)
             assert rate == SAMPLE_RATE and audio.size == SAMPLE_SIZE and np.all(np.isfinite(audio))
@@ -151,7 +151,7 @@ def test_training_lowers_the_loss_and_writes_adapter_checkpoints_and_validation(
     assert config["peft_type"] == "LORA" and config["r"] == 4 and "to_qkv" in config["target_modules"]
 
     # The adapter loads back with peft alone and changes what the model predicts.
-    model, _ = load_model_for_training(tiny["model"])
+    model = load_dit_model(ModelSpec.parse(str(tiny["model"]))).model
     gen = torch.Generator().manual_seed(3)
     x, t = torch.randn(2, 8, SAMPLE_SIZE // 16, generator=gen), torch.tensor([0.3, 0.7])
     cond = model.conditioner([{"prompt": c, "seconds_start": 0, "seconds_total": 1} for c in CAPTIONS], "cpu")
@@ -251,7 +251,7 @@ def test_bad_inputs_are_one_line_errors(tiny, tmp_path, capsys):
 
 
 def test_a_rectified_flow_model_trains_too(tiny, tmp_path):
-    model = save_tiny_model(tmp_path / "rf", CAPTIONS, objective="rectified_flow")
+    model = save_training_model(tmp_path / "rf", CAPTIONS, objective="rectified_flow")
     out = tmp_path / "adapter"
     assert _train({**tiny, "model": model}, out, "--steps", "16", "--lr", "3e-3", "--checkpoint-every", "0",
                   "--validate-every", "16") == 0

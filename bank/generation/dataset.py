@@ -32,7 +32,8 @@ class TrainDataParams:
     pre_roll_ms / post_roll_ms: audio kept before an active stretch and after it (the decay under the threshold).
     max_clip_s: longer stretches are split at their quietest point (0: the model's window).
     target_rms_dbfs: loudness of every clip (active-part RMS, as `footfall bank import`).
-    caption: template of each clip's prompt; {surface} and {footwear} are the folder names with "_" as spaces.
+    Each clip's caption is the prompt `footfall bank render` gives its surface and footwear (config/prompts.toml),
+    so an adapter is trained on the words it is rendered with.
     """
 
     min_silence_ms: float = 150.0
@@ -44,7 +45,6 @@ class TrainDataParams:
     post_roll_ms: float = 150.0
     max_clip_s: float = 4.0
     target_rms_dbfs: float = -20.0
-    caption: str = "{footwear} footsteps on {surface}"
 
     def __post_init__(self) -> None:
         if min(self.min_silence_ms, self.min_clip_ms, self.pre_roll_ms, self.post_roll_ms) < 0:
@@ -53,10 +53,6 @@ class TrainDataParams:
             raise ValueError("threshold_db, range_db and envelope_ms must be positive")
         if self.max_clip_s < 0:
             raise ValueError("max_clip_s must not be negative (0: the model's window)")
-        try:
-            self.caption.format(surface="s", footwear="f")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"caption {self.caption!r}: only {{surface}} and {{footwear}} may be used ({exc})")
 
 
 @dataclass(frozen=True)
@@ -71,11 +67,6 @@ class TrainingClip:
 
     def seconds_total(self, sample_rate: int) -> int:
         return int(math.ceil(self.audio.size / sample_rate))
-
-
-def caption(surface: str, footwear: str, template: str = TrainDataParams.caption) -> str:
-    """The prompt for a clip, from its folder names: "hard_sole" reads as "hard sole" (config/surfaces.toml's words)."""
-    return template.format(surface=surface.replace("_", " "), footwear=footwear.replace("_", " "))
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -139,6 +130,9 @@ def load_training_clips(directory: Path, sample_rate: int, window: int,
     longest = window if params.max_clip_s <= 0 else min(window, int(params.max_clip_s * sample_rate))
     conditioning = FolderParams(sample_rate=sample_rate, target_rms_dbfs=params.target_rms_dbfs,
                                 max_length_s=longest / sample_rate)
+    from footfall.bank.generation.prompts import load_prompts
+
+    prompts = load_prompts()
     clips: list[TrainingClip] = []
     for surface, footwear, _intensity, path in recordings:
         audio = read_audio(path, sample_rate)
@@ -149,7 +143,7 @@ def load_training_clips(directory: Path, sample_rate: int, window: int,
                 clip, _onset = condition(audio[start:stop], conditioning, where)
             except BankError:
                 continue  # a silent piece: nothing to learn from
-            clips.append(TrainingClip(clip, caption(surface, footwear, params.caption), surface, footwear, where))
+            clips.append(TrainingClip(clip, prompts.prompt(surface, footwear), surface, footwear, where))
     if not clips:
         raise BankError(f"{directory}: no usable segments in {len(recordings)} recording(s) "
                         f"(every file is silent, steady noise or shorter than {params.min_clip_ms:g} ms of sound)")

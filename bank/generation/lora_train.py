@@ -121,7 +121,7 @@ class LoraTrainer:
         import torch
         from peft import LoraConfig, get_peft_model
 
-        from footfall.bank.generation.train_model import dit_of
+        from footfall.bank.generation.model import dit_of
 
         self.params, self.device, self.config, self.clips = params, device, config, clips
         self.sample_rate = int(config["sample_rate"])
@@ -243,6 +243,7 @@ class LoraTrainer:
         import torch
         from stable_audio_tools.inference.generation import generate_diffusion_cond
 
+        from footfall.bank.generation.model import quiet_output
         from footfall.sinks.audio_file import AudioFileSink
 
         directory.mkdir(parents=True, exist_ok=True)
@@ -250,17 +251,18 @@ class LoraTrainer:
         self.peft_dit.eval()
         for caption in self.captions:
             lengths = [c.seconds_total(self.sample_rate) for c in self.clips if c.caption == caption]
+            first = next(c for c in self.clips if c.caption == caption)
             conditioning = [{"prompt": caption, "seconds_start": 0, "seconds_total": int(np.median(lengths))}]
             # stable-audio-tools seeds torch's global generator, prints the seed and draws a tqdm bar: keep both
             # off our output and our generators.
-            with self._forked(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            with self._forked(), quiet_output():
                 with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast_bf16):
                     audio = generate_diffusion_cond(
                         self.model, steps=self.params.validation_steps, cfg_scale=self.params.validation_cfg_scale,
                         conditioning=conditioning, sample_size=self.window, sample_rate=self.sample_rate,
                         seed=self.params.seed, device=self.device)
             clip = audio[0].float().cpu().numpy().T
-            path = directory / f"{_slug(caption)}.wav"
+            path = directory / f"{_slug(first.surface)}-{_slug(first.footwear)}.wav"  # one caption per pair
             sink = AudioFileSink(path, self.sample_rate, channels=clip.shape[1])
             sink.write(clip)
             sink.close()
@@ -370,13 +372,14 @@ def _write_log(out_dir: Path, trainer: LoraTrainer, data_dir: Path, model_spec: 
 def train_lora(data_dir: Path, model_spec: str, out_dir: Path, params: LoraTrainParams, resume: bool = False,
                progress: CountProgress | None = None, say: Callable[[str], None] = print) -> TrainSummary:
     """The whole run: data, model, adapters, `params.steps` steps with checkpoints and validation, the adapter."""
-    from footfall.bank.generation.train_model import load_model_for_training
+    from footfall.bank.generation.model import ModelSpec, load_dit_model
 
     start = time.perf_counter()
     out_dir = Path(out_dir)
     latest = _check_out_dir(out_dir, resume)
     device = resolve_device(params.device)
-    model, config = load_model_for_training(model_spec)
+    loaded = load_dit_model(ModelSpec.parse(str(model_spec), device="cpu", dtype="fp32"))  # moved to device below
+    model, config = loaded.model, loaded.config
     window = window_samples(config, model, params.clip_seconds)
     clips = load_training_clips(Path(data_dir), int(config["sample_rate"]), window, params.data)
     trainer = LoraTrainer(model, config, clips, params, device)

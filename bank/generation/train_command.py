@@ -20,8 +20,9 @@ def register(sub) -> None:
         "adapter_model.safetensors (peft's format), checkpoints, validation renders and training.json. "
         "Defaults: [lora_train] in config/default.toml.")
     p.add_argument("--data", type=Path, required=True, metavar="DIR", help="recordings, <surface>/<footwear>/*.wav")
-    p.add_argument("--model", required=True, metavar="MODEL_DIR",
-                   help="directory with model_config.json and model.safetensors (Stable Audio Open's layout)")
+    p.add_argument("--model", required=True, metavar="MODEL",
+                   help="the model, as for `bank render`: a directory with model_config.json and model.safetensors, "
+                   "CONFIG.json,CHECKPOINT, or a hub repo owner/name")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="ADAPTER_DIR", help="where the adapter goes")
     p.add_argument("--rank", type=positive_int, help="LoRA rank")
     p.add_argument("--alpha", type=float, help="LoRA alpha (the update is scaled by alpha / rank)")

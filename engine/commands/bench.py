@@ -1,9 +1,10 @@
-"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz`: speed measured side by side in one run (never as timed
-tests); damaged files, and hostile messages to the service, counted by outcome."""
+"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz|bank-render`: speed measured side by side in one run
+(never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, repo
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; live latency; mixer voices against "
-                       "real time; damaged files; serve latency and rate; serve against hostile messages")
+                       "real time; damaged files; serve latency and rate; serve against hostile messages; "
+                       "generated banks")
     which = p.add_subparsers(dest="bench", metavar="WHAT")
     which.required = True
     r = which.add_parser("render", help="engine speed beside MediaPipe pose alone over the same frames",
@@ -82,6 +84,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--json", type=Path)
     f.set_defaults(run=run_serve_fuzz)
+    g = which.add_parser("bank-render", help="Stable Audio footstep generation speed by sampler steps and batch size",
+                         description="Generates N single-step clips per row with Stable Audio Open 1.0's full DiT "
+                         "and autoencoder (random weights unless --model; prompts as T5-shaped embeddings), bf16 on "
+                         "the GPU, at each number of sampler steps and batch size, and prints the wall time per 64 "
+                         "samples against the 2 s target. --tiny --device cpu is a smoke run.")
+    g.add_argument("--model", default=None, help="a real model (as footfall bank render --model) instead")
+    g.add_argument("--tiny", action="store_true", help="the tiny test architecture instead (CPU smoke run)")
+    g.add_argument("--device", default=None, help="cuda or cpu (default: cuda when there is one)")
+    g.add_argument("--dtype", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    g.add_argument("--samples", type=positive_int, default=64, help="clips per row (default 64)")
+    g.add_argument("--seconds", type=float, default=1.0, help="seconds per clip (one step; default 1)")
+    g.add_argument("--steps", type=positive_ints, default=(100, 8), help="sampler steps (at least 2), comma-separated")
+    g.add_argument("--batches", type=positive_ints, default=(1, 2, 4, 8, 16, 32), help="batch sizes")
+    g.add_argument("--decode", choices=("each", "together", "both"), default="each",
+                   help="decode a batch one clip at a time (Stable Audio Open's config), all together, or both "
+                   "side by side")
+    g.add_argument("--json", type=Path)
+    g.set_defaults(run=run_bank_render)
+
+
+def run_bank_render(args: argparse.Namespace) -> int:
+    from footfall.bank.generation.bench import run
+
+    if min(args.steps) < 2:
+        print("footfall bench: --steps must be at least 2 (k-diffusion's samplers need two)", file=sys.stderr)
+        return 1
+    return run(args)
+
+
+def positive_ints(text: str) -> tuple[int, ...]:
+    """'100,8' as (100, 8) (an argparse type: anything else is a usage error)."""
+    try:
+        values = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of integers") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': need positive integers")
+    return values
 
 
 def run_render(args: argparse.Namespace) -> int:
