@@ -8,6 +8,8 @@ checked to be exactly width x height x 3 bytes. Every refusal is a PictureError 
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import numpy as np
 
@@ -82,3 +84,24 @@ class PictureDecoder:
             raise PictureError("bad_picture", f"the JPEG decoded to {picture.width}x{picture.height}, the header "
                                               f"says {width}x{height}")
         return picture
+
+
+class JpegEncoder:
+    """RGB pictures to JPEG bytes through PyAV's MJPEG encoder (for clients, tests and `bench serve-frames`);
+    `quality` is the encoder's fixed quantiser, 2 (best) to 31."""
+
+    def __init__(self, quality: int = 3) -> None:
+        if not 2 <= quality <= 31:
+            raise ValueError("JPEG quality (quantiser) must lie in 2..31")
+        self.quality = quality
+        self._ctx: av.CodecContext | None = None
+
+    def encode(self, rgb: np.ndarray) -> bytes:
+        height, width = rgb.shape[:2]
+        if self._ctx is None or (self._ctx.width, self._ctx.height) != (width, height):
+            self._ctx = av.CodecContext.create("mjpeg", "w")
+            self._ctx.width, self._ctx.height, self._ctx.pix_fmt = width, height, "yuvj420p"
+            self._ctx.time_base = Fraction(1, 30)
+            self._ctx.qmin = self._ctx.qmax = self.quality
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuvj420p")
+        return b"".join(bytes(p) for p in self._ctx.encode(frame))

@@ -37,10 +37,11 @@ class FrameIntake:
 
     @staticmethod
     def analysis_bound(video: VideoSourceParams, max_side: int) -> tuple[int, int]:
-        """(height, width) bound of the images a service taking pictures of at most `max_side` a side makes: a square
-        of the analysed side of a `max_side` picture (one within [source] max_side is analysed as sent, a larger one
-        scaled to scaled_side), either orientation. The pose workers' frame slots are this size."""
-        side = max(analysis_size(max_side, max_side, video))
+        """(height, width) bound of the images made from pictures of at most `max_side` a side, either orientation:
+        one within [source] max_side is analysed as sent, a larger one scaled to scaled_side (rounded to even, so at
+        most one more), so the largest is a square of min(max_side, [source] max_side). The pose workers' frame
+        slots are this size."""
+        side = min(max_side, max(video.max_side, video.scaled_side + 1))
         return side, side
 
     @property
