@@ -119,7 +119,7 @@ def audio_blocks(sub: zmq.Socket) -> list[dict]:
 def test_a_walkers_pictures_in_give_the_steps_render_live_finds(clip, tmp_path, fmt):
     """Each picture sent at the clip's time and posed before the next (no drops), one pose worker as in the
     reference, so both see the same pictures in the same order: raw RGB gives exactly render --mode live's steps
-    (the same pixels), JPEG (quantiser 3, a mean error of about 1.5 levels) the same steps within a frame."""
+    (the same pixels), JPEG (quantiser 3, a mean error of about 1.5 levels) the same steps within two frames."""
     expected = render_live_steps(clip, tmp_path, ONE_WORKER)
     assert len(expected) >= 4
     running, client = start_frames(tmp_path, ONE_WORKER)
@@ -143,11 +143,11 @@ def test_a_walkers_pictures_in_give_the_steps_render_live_finds(clip, tmp_path, 
     assert all(d["character"] == "person0" and d["engine_ms"] >= 0 for d in steps)
     if fmt == "rgb24":
         assert got == expected
-    else:
+    else:  # measured: 5 steps against 5, 9 to 48 ms from render's (median 14): JPEG moves the landmarks a little
         assert abs(len(got) - len(expected)) <= 1
         frame_ns = 1_000_000_000 // FPS
-        matched = [min(abs(t - u) for u, _ in got) for t, _ in expected]
-        assert sum(m <= frame_ns for m in matched) >= len(expected) - 1
+        errors = [min(abs(t - u) for u, _ in got) for t, _ in expected]
+        assert max(errors) <= 2 * frame_ns and np.median(errors) <= frame_ns
     assert blocks and sum(b["frames"] for b in blocks) >= 3.5 * 48000  # the clip's audio, rendered by watermark
     assert [b["start"] for b in blocks] == sorted(b["start"] for b in blocks)
 
@@ -274,3 +274,13 @@ def test_pictures_decode_to_their_size_and_bad_ones_are_refused():
     assert decoder.decode("jpeg", data, 64, 36).width == 64  # the decoder recovers after a broken picture
     with pytest.raises(PictureError, match="bad_payload"):
         decoder.decode("rgb24", rgb.tobytes()[:-3], 64, 36)
+
+
+@pytest.mark.slow
+def test_the_frames_benchmark_runs():
+    from footfall.engine.serve.bench_frames import serve_frames
+
+    row = serve_frames(640, 360, 30.0, 6.0)
+    for name in ("real_time", "twice_real_time"):
+        assert row[name]["taken"] == row[name]["pictures"] == row[name]["posed"] + row[name]["dropped"]
+        assert row[name]["posed"] > 0 and row["invalid"] == 0
