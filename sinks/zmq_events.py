@@ -22,8 +22,8 @@ from footfall.engine.serve.protocol import encode
 class ZmqEventPublisher:
     def __init__(self, socket: zmq.Socket, name_of: Callable[[int], str],
                  arrival_ns: Callable[[int, int], int | None] | None = None) -> None:
-        """`arrival_ns(track_id, t_ns)`: when the frame that made a step arrived (time.monotonic_ns), so each step message carries
-        `engine_ms`, the time it spent in the engine (the detector's own delay is not in it)."""
+        """`arrival_ns(track_id, t_ns)`: when the frame that made a step arrived (time.monotonic_ns), so each step
+        message carries `engine_ms`, the time it spent in the engine (the detector's own delay is not in it)."""
         self._socket = socket
         self._name_of = name_of
         self._arrival_ns = arrival_ns

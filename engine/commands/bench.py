@@ -1,5 +1,5 @@
-"""`footfall bench render|live|mixer|fuzz|serve|serve-frames|serve-fuzz`: speed measured side by side in one run (never as timed
-tests); damaged files, and hostile messages to the service, counted by outcome."""
+"""`footfall bench render|live|mixer|fuzz|serve|serve-frames|serve-fuzz`: speed measured side by side in one run
+(never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
 import argparse
@@ -76,8 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(run=run_serve)
     sf = which.add_parser("serve-frames", help="footfall serve --frames: JPEG pictures in, posed per second, drops, "
                           "latency", description="Starts footfall serve --frames in its own process on loopback, "
-                          "sends a drawn walker crossing the picture as JPEG, looped, at its own rate and then at twice "
-                          "it, and reports pictures posed per second, dropped, and the time from sending the "
+                          "sends a drawn walker crossing the picture as JPEG, looped, at its own rate and then at "
+                          "twice it, and reports pictures posed per second, dropped, and the time from sending the "
                           "picture that made each step to receiving the step (p50/p95) beside the step's engine_ms.")
     sf.add_argument("--size", default="1280x720", help="picture size WxH (default 1280x720)")
     sf.add_argument("--fps", type=float, default=30.0)

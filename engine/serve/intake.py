@@ -1,9 +1,9 @@
 """Pose messages to graph items: characters by name, their skeletons mapped once, frames to feet in metres, Y up.
 
-Pure bookkeeping with no sockets: `accept(data, now_s)` (or `take(parts, now_s)`, a ZeroMQ message's parts) returns the graph item a message makes (a SkeletonSample, a
-CharacterEnd, or None for a skeleton description) or raises ProtocolError with the reason. Every message is counted
-exactly once in `counters`: `received` = `frames` + `skeletons` + `ends` + `invalid` (split by reason as
-`invalid.<reason>`, rate-limited frames among them).
+Pure bookkeeping with no sockets: `accept(data, now_s)` (or `take(parts, now_s)`, a ZeroMQ message's parts) returns
+the graph item a message makes (a SkeletonSample, a CharacterEnd, or None for a skeleton description) or raises
+ProtocolError with the reason. Every message is counted exactly once in `counters`: `received` = `frames` +
+`skeletons` + `ends` + `invalid` (split by reason as `invalid.<reason>`, rate-limited frames among them).
 """
 from __future__ import annotations
 

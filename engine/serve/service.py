@@ -60,7 +60,7 @@ class ServeParams:
     vmc: str = ""  # HOST:PORT to take VMC (OSC over UDP) on, e.g. "127.0.0.1:39539"; "" = off
     vmc_character: str = "vmc"
     switch_interval_ms: float = 5.0  # Python's thread switch interval while serving (bench serve compares)
-    frames: str = ""  # PULL endpoint for pictures instead of skeletons (--frames), e.g. "tcp://127.0.0.1:5559"; "" = off
+    frames: str = ""  # PULL endpoint for pictures instead of skeletons (--frames), "tcp://127.0.0.1:5559"; "" = off
     frames_max_side: int = 1920  # pictures larger than this a side are refused; sizes the pose workers' frame slots
     frames_max_bytes: int = 16_777_216  # a picture's payload beyond this is refused (1920x1920 rgb24 is 11 MB)
     frames_receive_hwm: int = 4  # pictures queued on the frames socket before senders wait (x frames_max_bytes)
