@@ -284,3 +284,14 @@ def test_the_frames_benchmark_runs():
     for name in ("real_time", "twice_real_time"):
         assert row[name]["taken"] == row[name]["pictures"] == row[name]["posed"] + row[name]["dropped"]
         assert row[name]["posed"] > 0 and row["invalid"] == 0
+
+
+def test_serve_takes_frames_from_the_command_line(tmp_path, capsys):
+    from footfall.engine.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "--frames" in capsys.readouterr().out
+    assert main(["serve", "--frames", "tcp://0.0.0.0:5559"]) == 1  # beyond loopback without CURVE: refused
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("footfall: tcp://0.0.0.0:5559: binding beyond loopback needs CURVE") and "\n" not in err
