@@ -76,14 +76,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(run=run_serve)
     sf = which.add_parser("serve-frames", help="footfall serve --frames: JPEG pictures in, posed per second, drops, "
                           "latency", description="Starts footfall serve --frames in its own process on loopback, "
-                          "sends a drawn walker crossing the picture as JPEG, looped, at its own rate and then at "
-                          "twice it, and reports pictures posed per second, dropped, and the time from sending the "
+                          "sends a drawn walker crossing the picture as JPEG, looped, at its own rate and faster "
+                          "(--speeds), and reports pictures posed per second, dropped, and the time from sending the "
                           "picture that made each step to receiving the step (p50/p95) beside the step's engine_ms.")
     sf.add_argument("--size", default="1280x720", help="picture size WxH (default 1280x720)")
     sf.add_argument("--fps", type=float, default=30.0)
     sf.add_argument("--seconds", type=float, default=20.0)
     sf.add_argument("--quality", type=int, default=3, help="JPEG quantiser, 2 (best) to 31 (default 3)")
     sf.add_argument("--workers", type=positive_int, help="[pose] workers (default: the preset's)")
+    sf.add_argument("--speeds", default="1,2", help="sending rates as multiples of --fps, one pass each (default 1,2)")
     sf.add_argument("--json", type=Path)
     sf.set_defaults(run=run_serve_frames)
     f = which.add_parser("serve-fuzz", help="footfall serve against generated malformed and hostile messages",
@@ -228,7 +229,13 @@ def run_serve_frames(args: argparse.Namespace) -> int:
         (width, height, _), = parse_clip_sizes(f"{args.size}@1")
     except (argparse.ArgumentTypeError, ValueError):
         return report(ValueError(f"--size {args.size}: not WxH"))
-    row = serve_frames(width, height, args.fps, args.seconds, args.quality, args.workers)
+    try:
+        speeds = tuple(float(v) for v in args.speeds.split(","))
+    except ValueError:
+        return report(ValueError(f"--speeds {args.speeds}: not a list of numbers"))
+    if not speeds or min(speeds) <= 0:
+        return report(ValueError(f"--speeds {args.speeds}: speeds must be positive"))
+    row = serve_frames(width, height, args.fps, args.seconds, args.quality, args.workers, speeds)
     print(json.dumps(row, indent=1))
     if args.json:
         args.json.write_text(json.dumps(row, indent=2))

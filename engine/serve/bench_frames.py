@@ -2,7 +2,7 @@
 
 A stick-figure walker crossing the picture (drawn at W x H and F fps with lines thick enough for the pose model: it
 finds 7 of its 8 steps at 720p with render --mode live) is encoded as JPEG beforehand (the sender's cost stays out
-of it), looped to the length asked for, and sent at its own rate, then at twice it. Reported per pass: pictures
+of it), looped to the length asked for, and sent at its own rate, then faster (`speeds`). Reported per pass: pictures
 taken, dropped at the video edge, posed and posed per second, and for each step the time from sending the picture
 that made it (its t_ns + delay) to receiving the step (client side), beside the step message's engine_ms (that
 picture's arrival to the step's publication: JPEG decoding, analysis scaling, waiting for a pose worker, pose,
@@ -77,7 +77,7 @@ def _settle(control: FootfallClient, received: int, last_ns: int, timeout_s: flo
 
 
 def serve_frames(width: int = 1280, height: int = 720, fps: float = 30.0, seconds: float = 20.0,
-                 quality: int = 3, workers: int | None = None) -> dict:
+                 quality: int = 3, workers: int | None = None, speeds: tuple[float, ...] = (1.0, 2.0)) -> dict:
     """Both passes' rows (see the module)."""
     pictures = jpeg_clip(width, height, fps, seconds, quality)
     base = free_base_port(5)
@@ -95,7 +95,8 @@ def serve_frames(width: int = 1280, height: int = 720, fps: float = 30.0, second
         sent_at: dict[int, float] = {}
         offset = 0
         before = {"received": 0, "dropped": 0, "steps": 0}
-        for name, rate in (("real_time", fps), ("twice_real_time", 2 * fps)):
+        for speed in speeds:
+            name, rate = f"x{speed:g}", speed * fps
             began = time.perf_counter()
             _send(sender, pictures, offset, rate, sent_at)
             status = _settle(control, before["received"] + len(pictures), offset + pictures[-1][0])
@@ -119,7 +120,7 @@ def serve_frames(width: int = 1280, height: int = 720, fps: float = 30.0, second
                           **_percentiles("detector_delay_ms", delay)}
             before = {"received": status["counters"]["frames"], "dropped": status["frames"]["dropped"],
                       "steps": len(listener.steps)}
-            offset = pictures[-1][0] + 10**9
+            offset += pictures[-1][0] + 10**9
         rows["invalid"] = status["counters"].get("invalid", 0)
         rows["jpeg_kib_mean"] = round(float(np.mean([len(j) for _, j in pictures])) / 1024, 1)
         listener.halt.set()

@@ -145,6 +145,7 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
             s.bind(endpoint)
             return s
 
+        pool: PosePool | None = None
         if p.frames:
             pool = PosePool(settings.render.pose, *FrameIntake.analysis_bound(settings.render.source,
                                                                               p.frames_max_side))
@@ -202,7 +203,7 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
                                                  batch),
                             settings.render, audio_sink, publisher, bank, source_name="serve", detector=detector,
                             keep_events=False, cancel_event=cancel, step_listener=publisher.step,
-                            pose_pool=pool if p.frames else None, policy=SERVE_FRAMES if p.frames else OFFLINE,
+                            pose_pool=pool, policy=SERVE_FRAMES if p.frames else OFFLINE,
                             sup=sup)
     finally:
         for stop_one in stoppers:
