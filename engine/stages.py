@@ -44,8 +44,9 @@ def video_items(frames: Iterable[VideoFrame]) -> Iterator[VideoFrame | EndOfStre
 
 def pose_stage(inp: Channel, out: Channel, pool: PosePool, live: bool = False) -> Body:
     """VideoFrames to PoseSamples through a started worker pool (its owner closes it), in frame order. Offline every
-    frame is posed and other messages pass through after; `live`, each idle worker is given the newest frame
-    (`PosePool.map_live`) and other messages pass at once, EndOfStream after the last pose."""
+    frame is posed and other messages pass through after; `live` (an input edge that keeps the newest frame: live and
+    serve --frames), each idle worker is given the newest frame (`PosePool.map_live`) and other messages pass at once,
+    EndOfStream after the last pose."""
 
     def body(cancel: threading.Event) -> None:
         tail: list = []

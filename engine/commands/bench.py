@@ -1,5 +1,5 @@
-"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz|bank-render`: speed measured side by side in one run
-(never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
+"""`footfall bench render|live|mixer|fuzz|serve|serve-frames|serve-fuzz|bank-render`: speed measured side by side
+in one run (never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +14,8 @@ from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, repo
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; live latency; mixer voices against "
-                       "real time; damaged files; serve latency and rate; serve against hostile messages; "
-                       "generated banks")
+                       "real time; damaged files; serve latency and rate; serve with pictures; serve against hostile "
+                       "messages; generated banks")
     which = p.add_subparsers(dest="bench", metavar="WHAT")
     which.required = True
     r = which.add_parser("render", help="engine speed beside MediaPipe pose alone over the same frames",
@@ -75,6 +75,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Python thread switch intervals to run the service with, comma-separated, side by side")
     s.add_argument("--json", type=Path)
     s.set_defaults(run=run_serve)
+    sf = which.add_parser("serve-frames", help="footfall serve --frames: JPEG pictures in, posed per second, drops, "
+                          "latency", description="Starts footfall serve --frames in its own process on loopback, "
+                          "sends a drawn walker crossing the picture as JPEG, looped, at its own rate and faster "
+                          "(--speeds), and reports pictures posed per second, dropped, and the time from sending the "
+                          "picture that made each step to receiving the step (p50/p95) beside the step's engine_ms.")
+    sf.add_argument("--size", default="1280x720", help="picture size WxH (default 1280x720)")
+    sf.add_argument("--fps", type=float, default=30.0)
+    sf.add_argument("--seconds", type=float, default=20.0)
+    sf.add_argument("--quality", type=int, default=3, help="JPEG quantiser, 2 (best) to 31 (default 3)")
+    sf.add_argument("--workers", type=positive_int, help="[pose] workers (default: the preset's)")
+    sf.add_argument("--speeds", default="1,2", help="sending rates as multiples of --fps, one pass each (default 1,2)")
+    sf.add_argument("--json", type=Path)
+    sf.set_defaults(run=run_serve_frames)
     f = which.add_parser("serve-fuzz", help="footfall serve against generated malformed and hostile messages",
                          description="Sends N generated bad messages to footfall serve (its own process) with one "
                          "valid character walking among them; passes when the service stays up, its counters "
@@ -246,6 +259,26 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0 if all(r["all_steps_right"] for r in rows) else 1
+
+
+def run_serve_frames(args: argparse.Namespace) -> int:
+    from footfall.engine.serve.bench_frames import serve_frames
+
+    try:
+        (width, height, _), = parse_clip_sizes(f"{args.size}@1")
+    except (argparse.ArgumentTypeError, ValueError):
+        return report(ValueError(f"--size {args.size}: not WxH"))
+    try:
+        speeds = tuple(float(v) for v in args.speeds.split(","))
+    except ValueError:
+        return report(ValueError(f"--speeds {args.speeds}: not a list of numbers"))
+    if not speeds or min(speeds) <= 0:
+        return report(ValueError(f"--speeds {args.speeds}: speeds must be positive"))
+    row = serve_frames(width, height, args.fps, args.seconds, args.quality, args.workers, speeds)
+    print(json.dumps(row, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(row, indent=2))
+    return 0
 
 
 def run_serve_fuzz(args: argparse.Namespace) -> int:

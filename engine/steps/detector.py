@@ -219,6 +219,11 @@ class StepDetector:
         """Index of the oldest sample not judged yet."""
         return 0 if decided_t is None else int(np.searchsorted(t, decided_t, side="right"))
 
+    @property
+    def newest_ns(self) -> int | None:
+        """The media time of the newest pose pushed (None before the first)."""
+        return self._last_t
+
     def watermark_ns(self) -> int:
         """No step still to come has a contact time before this (for rendering audio ahead)."""
         if self._last_t is None:
