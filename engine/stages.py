@@ -172,7 +172,7 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
             elif isinstance(item, SceneChange):
                 timeline.add(item)
             elif isinstance(item, BankChange):
-                mixer.set_bank(item.bank)
+                mixer.set_bank(item.bank, item.track_id)
             elif isinstance(item, EndOfStream):
                 render_to(ns_to_samples(item.t_ns, sr))
                 out.put(item)
