@@ -52,7 +52,7 @@ def two_scene_video(path: Path, seconds_each: float = 2.0, fps: int = 30, size: 
     return path
 
 
-def tiny_clip_folder(folder: Path, steps: int = 80, seed: int = 0) -> Path:
+def tiny_clip_folder(folder: Path, steps: int = 40, seed: int = 0) -> Path:
     """A tiny open_clip model trained for a few contrastive steps on lawn/planks pictures against the shipped grass
     and wood prompts, saved as `open_clip_config.json` + `open_clip_model.safetensors`."""
     import open_clip
@@ -91,4 +91,32 @@ def tiny_clip_folder(folder: Path, steps: int = 80, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_CLIP, "preprocess_cfg": {}}))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / "open_clip_model.safetensors"))
+    return folder
+
+
+def burst_bank(surface: str, seed: int, tone_hz: float = 0.0):
+    """A small bank of faded footstep-like bursts for one surface (noise, or a damped tone), sneaker, 4 variations."""
+    from footfall.bank.sample_bank import Bank, BankEntry
+
+    rng = np.random.default_rng(seed)
+    sr, n, onset = 48000, 9600, 96
+    t = np.arange(n) / sr
+    clips, entries = [], []
+    for v in range(4):
+        body = np.sin(2 * np.pi * tone_hz * (1 + 0.05 * v) * t) if tone_hz else rng.normal(0, 1, n)
+        env = np.exp(-t / 0.04) * np.clip((np.arange(n) - onset + 96) / 96, 0, 1)
+        env[-480:] *= np.linspace(1, 0, 480)
+        clip = (0.5 * body * env / np.abs(body * env).max()).astype(np.float32)
+        clips.append(clip)
+        entries.append(BankEntry(f"{surface}-{v}", surface, "sneaker", 1.0, onset, f"test:{surface}", variation=v))
+    return Bank.from_clips(sr, clips, entries, name=f"{surface}-bank")
+
+
+def banks_folder(folder: Path) -> Path:
+    """A folder of two banks: grass (noise bursts) and wood (damped tones)."""
+    from footfall.bank.format import save_bank
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_bank(burst_bank("grass", 1), folder / "grass-sneaker")
+    save_bank(burst_bank("wood", 2, tone_hz=420.0), folder / "wood-sneaker")
     return folder
