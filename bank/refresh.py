@@ -195,6 +195,7 @@ class BankRefresher:
             if wait:
                 return self._swap(t_ns, self._load(info.path), "loaded")
             self._loader.submit(self._load_for, info.path, (surface, footwear), t_ns)
+            return self._nearest(t_ns, surface, exclude=info.path)
         return self._nearest(t_ns, surface)
 
     def ready(self) -> Swap | None:
@@ -215,12 +216,13 @@ class BankRefresher:
         self.current = bank
         return Swap(t_ns, bank, how)
 
-    def _nearest(self, t_ns: int, surface: str) -> Swap | None:
-        """Meanwhile: a loaded bank for the surface, else the opening bank if it has the surface."""
+    def _nearest(self, t_ns: int, surface: str, exclude: Path | None = None) -> Swap | None:
+        """Meanwhile: a loaded bank for the surface, else the opening bank if it has the surface (`exclude`: the
+        one loading now, which `ready` hands over)."""
         if surface in self.current.surfaces:
             return None
-        for bank in reversed(self._loaded.values()):
-            if surface in bank.surfaces:
+        for path, bank in reversed(list(self._loaded.items())):
+            if path != exclude and surface in bank.surfaces:
                 return self._swap(t_ns, bank, "nearest")
         if surface in self.opening.surfaces:
             return self._swap(t_ns, self.opening, "nearest")

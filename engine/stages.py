@@ -166,12 +166,14 @@ def trigger_step(mixer: Mixer, timeline: SurfaceTimeline, step: StepEvent, at_sa
 @dataclass(frozen=True)
 class BankSwap:
     """A bank handed to the mixer: the scene time it is for, the bank's name, how it was had, and the time from the
-    scene change (or bank change) reaching the mixer stage to the mixer holding the new bank."""
+    scene change (or bank change) reaching the mixer stage to the mixer holding the new bank; `at_sample`: the
+    mixer's position then (the block boundary from which new steps play the new bank)."""
 
     t_ns: int
     bank: str
     how: str
     handover_ns: int
+    at_sample: int = 0
 
 
 class BankSwitcher:
@@ -221,7 +223,7 @@ class BankSwitcher:
 
     def _apply(self, t_ns: int, bank, how: str, t0: int) -> None:
         self.mixer.set_bank(bank)
-        self.swaps.append(BankSwap(t_ns, bank.name, how, time.perf_counter_ns() - t0))
+        self.swaps.append(BankSwap(t_ns, bank.name, how, time.perf_counter_ns() - t0, self.mixer.position))
 
 
 def _max_onset(bank) -> int:
