@@ -1,4 +1,4 @@
-"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz`: speed measured side by side in one run (never as timed
+"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz|scene`: speed measured side by side in one run (never as timed
 tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
@@ -70,6 +70,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Python thread switch intervals to run the service with, comma-separated, side by side")
     s.add_argument("--json", type=Path)
     s.set_defaults(run=run_serve)
+    sc = which.add_parser("scene", help="the scene stage's cost per video frame and a cached bank's swap time",
+                          description="Per video frame at 1280x720 and 1920x1080 (30 fps, played as live so CLIP "
+                          "runs beside): the cut detector alone and the whole scene tap, against the frame period; one "
+                          "CLIP embedding; the time from a scene change to the mixer holding the new bank, cached and "
+                          "loaded from disk, against one sound-card block.")
+    sc.add_argument("--clip-model", help="open_clip model (default: ViT-B-32's architecture, random weights)")
+    sc.add_argument("--frames", type=positive_int, default=300, help="frames per size (default 300)")
+    sc.add_argument("--block", type=positive_int, default=256, help="sound-card block in frames (default 256)")
+    sc.add_argument("--json", type=Path)
+    sc.set_defaults(run=run_scene)
     f = which.add_parser("serve-fuzz", help="footfall serve against generated malformed and hostile messages",
                          description="Sends N generated bad messages to footfall serve (its own process) with one "
                          "valid character walking among them; passes when the service stays up, its counters "
@@ -188,6 +198,20 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0 if all(r["all_steps_right"] for r in rows) else 1
+
+
+def run_scene(args: argparse.Namespace) -> int:
+    from footfall.engine.scene.bench import bench_scene, format_result
+    from footfall.engine.scene.clip_model import ClipUnavailable
+
+    try:
+        result = bench_scene(args.clip_model, args.frames, block=args.block)
+    except (ClipUnavailable, *EXPECTED_ERRORS) as exc:
+        return report(exc)
+    print(format_result(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
 
 
 def run_serve_fuzz(args: argparse.Namespace) -> int:
