@@ -181,7 +181,8 @@ class BankSwitcher:
 
     Scene changes ask the refresher (`bank/refresh.py`) for the bank of the new surface and footwear; bank changes
     (serve's control requests) bring one. Rendering a file, a swap waits for the first step at or after its media
-    time, so a step just before a cut that is detected after it still plays from the old bank; live, it is made at
+    time (or a watermark past it), so a step just before a cut that is detected after it still plays from the old
+    bank; live, it is made at
     once, and banks the refresher loaded in the background are picked up by `poll` on every block. Voices already
     sounding finish from their own bank (`Mixer.set_bank`), so a swap never cuts a sound."""
 
@@ -249,6 +250,7 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
                 banks.before_step(item.t_ns)
                 trigger_step(mixer, timeline, item, ns_to_samples(item.t_ns, sr))
             elif isinstance(item, Watermark):
+                banks.before_step(item.t_ns)  # no step before the watermark is still to come
                 render_to(ns_to_samples(item.t_ns, sr) - banks.max_onset)
             elif isinstance(item, SceneChange):
                 timeline.add(item)
@@ -256,6 +258,7 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
             elif isinstance(item, BankChange):
                 banks.bank(item)
             elif isinstance(item, EndOfStream):
+                banks.before_step(item.t_ns)
                 render_to(ns_to_samples(item.t_ns, sr))
                 out.put(item)
 

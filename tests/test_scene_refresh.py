@@ -187,3 +187,35 @@ def test_a_failing_render_command_is_noted_and_the_current_bank_keeps_playing(tm
     assert r.bank_for(5, "ice", "boot", wait=True) is None
     assert any("no GPU here" in e for e in r.errors)
     r.close()
+
+
+def test_render_and_live_take_scenes_on_the_command_line(tmp_path, clip_folder):
+    import json
+    import os
+    import subprocess
+
+    from test_sound_card import NULL_ALSA
+
+    video = two_scene_video(tmp_path / "two.mp4")
+    folder = banks_folder(tmp_path / "banks")
+    conf = tmp_path / "scene.toml"
+    conf.write_text("[scene]\nfootwear_min_confidence = 1.0\n")
+    base = [sys.executable, "-m", "footfall.engine.cli"]
+    common = ["--scenes", str(folder), "--clip-model", str(clip_folder), "--surface", "grass", "--config", str(conf),
+              "--quiet"]
+    r = subprocess.run(base + ["render", str(video), "-o", str(tmp_path / "out.wav")] + common, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "1 cuts, 1 scene changes (2.00 s wood), 1 bank swaps" in r.stdout
+    asound = tmp_path / "asound.conf"
+    asound.write_text(NULL_ALSA)
+    stats = tmp_path / "stats.json"
+    r = subprocess.run(base + ["live", str(video), "--stats-json", str(stats)] + common, capture_output=True,
+                       text=True, timeout=300, env=dict(os.environ, ALSA_CONFIG_PATH=str(asound)))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(stats.read_text())["scenes"]
+    assert doc["cuts_s"] == [2.0] and [c["surface"] for c in doc["changes"]] == ["wood"]
+    assert [s["bank"] for s in doc["bank_swaps"]] == ["wood-bank"]
+    r = subprocess.run(base + ["render", str(video), "-o", str(tmp_path / "plain.wav"), "--scenes", "--quiet"],
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    assert r.returncode == 0 and r.stderr.count("no CLIP model") == 1 and "1 cuts, 0 scene changes" in r.stdout
