@@ -105,21 +105,22 @@ class QueueRenderer:
         self.failures: list[str] = []
 
     def request(self, surface: str, footwear: str) -> Future:
-        """A future of the rendered bank's directory (BankError when it does not come)."""
-        out = self.folder / request_name(surface, footwear)
-        req = self.folder / REQUESTS_DIR
-        req.mkdir(exist_ok=True)
-        (req / f"{request_name(surface, footwear)}.json").write_text(json.dumps(
-            {"surface": surface, "footwear": footwear, "out": str(out), "requested_at": time.time()}) + "\n")
+        """A future of the rendered bank's directory (BankError when it does not come). Nothing is written on the
+        caller's thread (the mixer's, live)."""
         future: Future = Future()
-        threading.Thread(target=self._render, args=(surface, footwear, out, future), daemon=True,
+        threading.Thread(target=self._render, args=(surface, footwear, future), daemon=True,
                          name="footfall-bank-render").start()
         return future
 
-    def _render(self, surface: str, footwear: str, out: Path, future: Future) -> None:
+    def _render(self, surface: str, footwear: str, future: Future) -> None:
         try:
             p = self.params
             deadline = time.monotonic() + p.render_timeout_s
+            out = self.folder / request_name(surface, footwear)
+            req = self.folder / REQUESTS_DIR
+            req.mkdir(exist_ok=True)
+            (req / f"{request_name(surface, footwear)}.json").write_text(json.dumps(
+                {"surface": surface, "footwear": footwear, "out": str(out), "requested_at": time.time()}) + "\n")
             if p.render_command:
                 argv = [a.format(surface=surface, footwear=footwear, out=str(out)) for a in p.render_command]
                 try:
@@ -134,9 +135,10 @@ class QueueRenderer:
                     raise BankError(f"bank render for {surface}/{footwear}: nothing appeared in {out}")
                 time.sleep(p.watch_interval_s)
             future.set_result(out)
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
-            self.failures.append(str(exc))
-            future.set_exception(exc)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits, as one line
+            error = exc if isinstance(exc, BankError) else BankError(f"bank render for {surface}/{footwear}: {exc}")
+            self.failures.append(str(error))
+            future.set_exception(error)
 
 
 @dataclass(frozen=True, eq=False)

@@ -138,7 +138,8 @@ def run_pipeline(items: Callable[[], Iterable], settings: RenderSettings, sink, 
     `sink`, a SoundCardSink, notes every step's timing in `live_stats` (a LiveStats) and writes what was played
     to `record_sink` if given. `sup`: a Supervisor to build into (a caller that reads its channels' counters).
     `scenes` (a ScenePlan, `--scenes`): its tap finds scene changes in the frames on the source's thread and puts
-    them into the stream, and its refresher swaps the mixer's bank for each new surface."""
+    them into the stream (serve's plan has no tap: its control requests make the changes), and its refresher swaps
+    the mixer's bank for each new surface."""
     t0 = time.perf_counter() if started_at is None else started_at
     own_pool = pose_pool is None and frame_shape is not None
     if own_pool:
@@ -158,7 +159,8 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
                step_listener: Callable[[StepEvent], None] | None, policy: GraphPolicy, live_stats, record_sink,
                sup: Supervisor, scenes) -> RenderSummary:
     mixer = Mixer(settings.mixer, bank)
-    banks = BankSwitcher(mixer, scenes.refresher if scenes is not None else None, live=policy.live)
+    banks = BankSwitcher(mixer, scenes.refresher if scenes is not None else None, live=policy.live,
+                         wait=None if scenes is None else scenes.wait_for_banks)
     sr = settings.mixer.sample_rate
     steps: list[StepEvent] = []
     count = {"steps": 0}
@@ -180,7 +182,7 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
     first = sup.channel("source", policy.video_capacity or cap, policy.video_edge,
                         keep=lambda item: not isinstance(item, VideoFrame))
     source_items = items if live_stats is None else (lambda: live_stats.watch(items()))
-    if scenes is not None:
+    if scenes is not None and scenes.tap is not None:
         framed = source_items
         source_items = lambda: scenes.tap.wrap(framed(), live=policy.live)  # noqa: E731
     sup.add("source", source_stage(source_items, first), [first])
@@ -219,7 +221,8 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
     if policy.live:
         done["end"] = mixer.position
     return RenderSummary(count["steps"], done["end"] / sr, time.perf_counter() - t0, tuple(steps),
-                         scenes=scenes.tap.log if scenes is not None else None, bank_swaps=tuple(banks.swaps))
+                         scenes=scenes.tap.log if scenes is not None and scenes.tap is not None else None,
+                         bank_swaps=tuple(banks.swaps))
 
 
 def check_vocabulary(bank: Bank, params: RenderParams) -> None:

@@ -186,8 +186,10 @@ class BankSwitcher:
     once, and banks the refresher loaded in the background are picked up by `poll` on every block. Voices already
     sounding finish from their own bank (`Mixer.set_bank`), so a swap never cuts a sound."""
 
-    def __init__(self, mixer: Mixer, refresher=None, live: bool = False) -> None:
+    def __init__(self, mixer: Mixer, refresher=None, live: bool = False, wait: bool | None = None) -> None:
+        """`wait`: whether a scene change waits for its bank to load or render (default: offline only)."""
         self.mixer, self.refresher, self.live = mixer, refresher, live
+        self.wait = not live if wait is None else wait
         self._pending: list[tuple[int, object, str, int]] = []
         self.swaps: list[BankSwap] = []
         self.max_onset = _max_onset(mixer.bank)  # how far ahead of a step its sample may start, in any bank to come
@@ -197,7 +199,7 @@ class BankSwitcher:
             return
         t0 = time.perf_counter_ns()
         surface, footwear = timeline.at(change.t_ns)
-        swap = self.refresher.bank_for(change.t_ns, surface, footwear, wait=not self.live)
+        swap = self.refresher.bank_for(change.t_ns, surface, footwear, wait=self.wait)
         if swap is not None:
             self._add(swap.t_ns, swap.bank, swap.how, t0)
 
@@ -205,7 +207,8 @@ class BankSwitcher:
         self._add(change.t_ns, change.bank, "control", time.perf_counter_ns())
 
     def poll(self) -> None:
-        if self.refresher is not None:
+        """Takes over a bank the refresher loaded in the background (live, and offline when not waiting)."""
+        if self.refresher is not None and not self.wait:
             swap = self.refresher.ready()
             if swap is not None:
                 self._add(swap.t_ns, swap.bank, swap.how, time.perf_counter_ns())
@@ -246,6 +249,7 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
 
     def body(cancel: threading.Event) -> None:
         for item in inp:
+            banks.poll()
             if isinstance(item, StepEvent):
                 banks.before_step(item.t_ns)
                 trigger_step(mixer, timeline, item, ns_to_samples(item.t_ns, sr))

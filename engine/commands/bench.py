@@ -1,6 +1,5 @@
-"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz|scene`: speed measured side by side in one run (never as
-timed
-tests); damaged files, and hostile messages to the service, counted by outcome."""
+"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz|scene`: speed measured side by side in one run
+(never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
 import argparse

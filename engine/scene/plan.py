@@ -18,9 +18,10 @@ from footfall.engine.scene.stage import NO_CLIP_NOTICE, SceneLabeller, ScenePara
 
 @dataclass
 class ScenePlan:
-    tap: SceneTap
+    tap: SceneTap | None  # None: scene changes come from elsewhere (serve's control requests)
     refresher: BankRefresher
     notice: str | None = None  # to print once: why scenes are not labelled
+    wait_for_banks: bool | None = None  # None: rendering a file waits for loads and renders, live does not
 
     def close(self) -> None:
         self.refresher.close()
