@@ -78,6 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--clip-model", help="open_clip model (default: ViT-B-32's architecture, random weights)")
     sc.add_argument("--frames", type=positive_int, default=300, help="frames per size (default 300)")
     sc.add_argument("--block", type=positive_int, default=256, help="sound-card block in frames (default 256)")
+    sc.add_argument("--videos", nargs="+", type=Path, metavar="VIDEO", help="also render these without and with "
+                    "--scenes, alternating, twice each (speed as media seconds per wall second)")
     sc.add_argument("--json", type=Path)
     sc.set_defaults(run=run_scene)
     f = which.add_parser("serve-fuzz", help="footfall serve against generated malformed and hostile messages",
@@ -206,9 +208,16 @@ def run_scene(args: argparse.Namespace) -> int:
 
     try:
         result = bench_scene(args.clip_model, args.frames, block=args.block)
+        print(format_result(result), flush=True)
+        if args.videos:
+            from footfall.engine.scene.bench import bench_render_scenes, format_render_rows, save_random_vit_b32
+
+            with tempfile.TemporaryDirectory(prefix="footfall-bench-clip-") as tmp:
+                clip = args.clip_model or str(save_random_vit_b32(Path(tmp) / "vit-b-32"))
+                result["renders"] = bench_render_scenes(args.videos, clip)
+            print(format_render_rows(result["renders"]))
     except (ClipUnavailable, *EXPECTED_ERRORS) as exc:
         return report(exc)
-    print(format_result(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0

@@ -151,3 +151,66 @@ def format_result(r: dict) -> str:
                  f"{r['audio_block_us'] / 1e3:.2f} ms block (rendering a silent block: {r['block_render_us']} us); "
                  f"loaded from disk: {r['swap_loaded_from_disk_ms']} ms")
     return "\n".join(lines)
+
+
+def save_random_vit_b32(folder: Path) -> Path:
+    """open_clip's ViT-B-32 with random weights, saved in open_clip's folder layout (speed does not depend on the
+    weights), so a render loads it through the product's own code."""
+    import json
+
+    import open_clip
+    from safetensors.torch import save_file
+
+    from footfall.engine.scene.clip_model import _quiet
+
+    with _quiet():
+        model = open_clip.create_model("ViT-B-32", pretrained=None)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": open_clip.get_model_config("ViT-B-32"),
+                                                              "preprocess_cfg": {}}))
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / "open_clip_model.safetensors"))
+    return folder
+
+
+def _render(video: Path, clip: str | None) -> dict:
+    """One whole `render_file` call, with `--scenes` (CLIP `clip`) or without; in its own process."""
+    from footfall.engine.commands.common import load_settings
+    from footfall.engine.render import render_file
+
+    settings = load_settings(None)
+    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmp:
+        t0 = time.perf_counter()
+        summary = render_file(video, Path(tmp) / "out.wav", settings.with_clip_model(clip),
+                              scenes="" if clip is not None else None)
+        wall = time.perf_counter() - t0
+    log = summary.scenes
+    return {"media_s": summary.media_s, "wall_s": wall, "steps": summary.steps,
+            "embeddings": log.embeddings if log else 0, "clip_wait_s": log.wait_ns / 1e9 if log else 0.0,
+            "tap_us_per_frame": (log.frame_ns - log.wait_ns) / max(log.frames, 1) / 1e3 if log else 0.0}
+
+
+def bench_render_scenes(videos: list[Path], clip: str, runs: int = 2) -> list[dict]:
+    """Each video rendered without and with `--scenes`, alternating, `runs` times each, in fresh processes."""
+    from footfall.engine.bench_render import in_fresh_process
+
+    rows = []
+    for video in videos:
+        plain, scened = [], []
+        for _ in range(runs):
+            plain.append(in_fresh_process(_render, video, None))
+            scened.append(in_fresh_process(_render, video, clip))
+        rows.append({"video": video.name, "plain_x": [round(r["media_s"] / r["wall_s"], 2) for r in plain],
+                     "scenes_x": [round(r["media_s"] / r["wall_s"], 2) for r in scened],
+                     "steps": [plain[0]["steps"], scened[0]["steps"]], "embeddings": scened[0]["embeddings"],
+                     "clip_wait_s": [round(r["clip_wait_s"], 2) for r in scened],
+                     "tap_us_per_frame": [round(r["tap_us_per_frame"], 1) for r in scened]})
+    return rows
+
+
+def format_render_rows(rows: list[dict]) -> str:
+    lines = ["video                                    without --scenes   with --scenes   steps   CLIP waits (s)"]
+    for r in rows:
+        lines.append(f"{r['video'][:40]:40} {'/'.join(f'{x:.2f}x' for x in r['plain_x']):>16}   "
+                     f"{'/'.join(f'{x:.2f}x' for x in r['scenes_x']):>13}   {r['steps'][0]}/{r['steps'][1]}   "
+                     f"{'/'.join(str(w) for w in r['clip_wait_s'])} ({r['embeddings']} embeddings)")
+    return "\n".join(lines)

@@ -37,7 +37,7 @@ class SceneParams:
     embed_interval_ms: float = 500.0  # a CLIP embedding this often (and at once on a cut)
     render_lag_ms: float = 200.0  # rendering a file: an embedding is waited for this much media time later
     clip_threads: int = 1  # torch threads for CLIP (the pose workers want the cores)
-    min_confidence: float = 0.0  # a scene whose surface is less likely than this keeps the surface playing
+    min_confidence: float = 0.25  # a scene whose surface is less likely than this keeps the surface playing
     footwear_min_confidence: float = 0.5  # footwear is only changed when this sure (feet are often not in view)
     cuts: CutParams = field(default_factory=CutParams)
     tracker: SceneTrackerParams = field(default_factory=SceneTrackerParams)
