@@ -3,7 +3,9 @@
     source ──VideoFrame──▶ pose (worker processes) ──PoseSample──▶ steps ──StepEvent/Watermark──▶ mixer ──AudioBlock──▶ sink
                                                                       └──StepEvent──▶ events file
 With `[pose] max_people` (`--people`) above 1 the pose workers find several people and the pool names each with a
-stable id, so every person gets their own steps.
+stable id, so every person gets their own steps. With `--scenes` the scene tap (`engine/scene/stage.py`) runs on the
+source's thread and puts SceneChanges into the stream; the mixer stage's BankSwitcher asks the refresher
+(`bank/refresh.py`) for each new surface's bank and swaps it in at a block boundary.
 The same builder runs live (`footfall live`) under `GraphPolicy` LIVE: the video edge keeps the newest frame, pose
 takes one when a worker is idle, the sound card's clock paces the mixer (`engine/live_stages.py`).
 Offline policy: every channel blocks when full, nothing is dropped. Outputs are opened before any work starts, so an
