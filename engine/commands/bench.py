@@ -80,6 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--block", type=positive_int, default=256, help="sound-card block in frames (default 256)")
     sc.add_argument("--videos", nargs="+", type=Path, metavar="VIDEO", help="also render these without and with "
                     "--scenes, alternating, twice each (speed as media seconds per wall second)")
+    sc.add_argument("--config", type=Path, help="TOML laid over the render preset for those renders ([scene])")
+    sc.add_argument("--no-frames", action="store_true", help="only the renders (--videos)")
     sc.add_argument("--json", type=Path)
     sc.set_defaults(run=run_scene)
     f = which.add_parser("serve-fuzz", help="footfall serve against generated malformed and hostile messages",
@@ -207,14 +209,15 @@ def run_scene(args: argparse.Namespace) -> int:
     from footfall.engine.scene.clip_model import ClipUnavailable
 
     try:
-        result = bench_scene(args.clip_model, args.frames, block=args.block)
-        print(format_result(result), flush=True)
+        result = {} if args.no_frames else bench_scene(args.clip_model, args.frames, block=args.block)
+        if result:
+            print(format_result(result), flush=True)
         if args.videos:
             from footfall.engine.scene.bench import bench_render_scenes, format_render_rows, save_random_vit_b32
 
             with tempfile.TemporaryDirectory(prefix="footfall-bench-clip-") as tmp:
                 clip = args.clip_model or str(save_random_vit_b32(Path(tmp) / "vit-b-32"))
-                result["renders"] = bench_render_scenes(args.videos, clip)
+                result["renders"] = bench_render_scenes(args.videos, clip, config=args.config)
             print(format_render_rows(result["renders"]))
     except (ClipUnavailable, *EXPECTED_ERRORS) as exc:
         return report(exc)

@@ -172,12 +172,12 @@ def save_random_vit_b32(folder: Path) -> Path:
     return folder
 
 
-def _render(video: Path, clip: str | None) -> dict:
+def _render(video: Path, clip: str | None, config: Path | None = None) -> dict:
     """One whole `render_file` call, with `--scenes` (CLIP `clip`) or without; in its own process."""
     from footfall.engine.commands.common import load_settings
     from footfall.engine.render import render_file
 
-    settings = load_settings(None)
+    settings = load_settings(config)
     with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmp:
         t0 = time.perf_counter()
         summary = render_file(video, Path(tmp) / "out.wav", settings.with_clip_model(clip),
@@ -189,7 +189,7 @@ def _render(video: Path, clip: str | None) -> dict:
             "tap_us_per_frame": (log.frame_ns - log.wait_ns) / max(log.frames, 1) / 1e3 if log else 0.0}
 
 
-def bench_render_scenes(videos: list[Path], clip: str, runs: int = 2) -> list[dict]:
+def bench_render_scenes(videos: list[Path], clip: str, runs: int = 2, config: Path | None = None) -> list[dict]:
     """Each video rendered without and with `--scenes`, alternating, `runs` times each, in fresh processes."""
     from footfall.engine.bench_render import in_fresh_process
 
@@ -197,8 +197,8 @@ def bench_render_scenes(videos: list[Path], clip: str, runs: int = 2) -> list[di
     for video in videos:
         plain, scened = [], []
         for _ in range(runs):
-            plain.append(in_fresh_process(_render, video, None))
-            scened.append(in_fresh_process(_render, video, clip))
+            plain.append(in_fresh_process(_render, video, None, config))
+            scened.append(in_fresh_process(_render, video, clip, config))
         rows.append({"video": video.name, "plain_x": [round(r["media_s"] / r["wall_s"], 2) for r in plain],
                      "scenes_x": [round(r["media_s"] / r["wall_s"], 2) for r in scened],
                      "steps": [plain[0]["steps"], scened[0]["steps"]], "embeddings": scened[0]["embeddings"],

@@ -13,6 +13,7 @@ as it is known. Without a CLIP model only cuts are found and the surface stays a
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -37,6 +38,7 @@ class SceneParams:
     embed_interval_ms: float = 500.0  # a CLIP embedding this often (and at once on a cut)
     render_lag_ms: float = 200.0  # rendering a file: an embedding is waited for this much media time later
     clip_threads: int = 1  # torch threads for CLIP (the pose workers want the cores)
+    clip_nice: int = 10  # the CLIP thread runs this much nicer than the engine, so frames, pose and sound go first
     min_confidence: float = 0.25  # a scene whose surface is less likely than this keeps the surface playing
     footwear_min_confidence: float = 0.5  # footwear is only changed when this sure (feet are often not in view)
     cuts: CutParams = field(default_factory=CutParams)
@@ -47,6 +49,8 @@ class SceneParams:
             raise ValueError("scene embed_interval_ms must lie in 50..60000 ms")
         if self.render_lag_ms < 0.0:
             raise ValueError("scene render_lag_ms must be >= 0")
+        if not 0 <= self.clip_nice <= 19:
+            raise ValueError("scene clip_nice must lie in 0..19")
         if not 0 <= self.clip_threads <= 64:
             raise ValueError("scene clip_threads must lie in 0..64 (0: torch's default)")
         for name in ("min_confidence", "footwear_min_confidence"):
@@ -114,8 +118,8 @@ class _Job:
 class _EmbedWorker:
     """One thread that embeds pictures in the order given; results (or the exception) come back in that order."""
 
-    def __init__(self, labeller: SceneLabeller) -> None:
-        self.labeller = labeller
+    def __init__(self, labeller: SceneLabeller, nice: int = 0) -> None:
+        self.labeller, self.nice = labeller, nice
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.results: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="footfall-clip", daemon=True)
@@ -128,6 +132,11 @@ class _EmbedWorker:
         self._jobs.put(None)
 
     def _run(self) -> None:
+        try:  # Linux: a thread's own niceness (its native id is a task id)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                           min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + self.nice))
+        except (OSError, AttributeError):
+            pass
         while True:
             job = self._jobs.get()
             if job is None:
@@ -154,7 +163,7 @@ class SceneTap:
         self._next_embed_ns: int | None = None
 
     def wrap(self, items: Iterable, live: bool = False) -> Iterator:
-        worker = _EmbedWorker(self.labeller) if self.labeller is not None else None
+        worker = _EmbedWorker(self.labeller, self.params.clip_nice) if self.labeller is not None else None
         pending: list[_Job] = []  # submitted, result not consumed (offline: all; live: at most one)
         waiting: list[_Job] = []  # live: the request behind the one in flight
         try:
