@@ -19,4 +19,4 @@ def labeller(clip_folder):
     from footfall.engine.scene.labels import load_prompts
     from footfall.engine.scene.stage import SceneLabeller
 
-    return SceneLabeller(load_clip(str(clip_folder)), load_prompts())
+    return SceneLabeller.from_embedder(load_clip(str(clip_folder)), load_prompts())

@@ -102,3 +102,19 @@ def test_footfall_scene_prints_the_timeline_and_says_once_when_it_has_no_model(t
     assert "2.000 s  cut" in r.stdout
     r = cli("scene", str(video), "--clip-model", "hf-hub:nobody/nothing", env=dict(os.environ, HF_HUB_OFFLINE="1"))
     assert r.returncode == 0 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_clip_in_its_own_process_embeds_and_labels_as_on_a_thread(clip_folder, labeller):
+    from footfall.engine.scene.plan import load_labeller
+
+    in_process, notice = load_labeller(SceneParams(clip_model=str(clip_folder)))
+    try:
+        assert notice is None
+        rng = np.random.default_rng(2)
+        picture = planks(64, 96, rng)  # small enough to cross undecimated: the same pixels on both sides
+        np.testing.assert_allclose(in_process.embed(picture), labeller.embed(picture), atol=1e-5)
+        np.testing.assert_allclose(in_process.surfaces.embeddings, labeller.surfaces.embeddings, atol=1e-5)
+    finally:
+        in_process.close()
+    missing, notice = load_labeller(SceneParams(clip_model="hf-hub:nobody/nothing"))
+    assert missing is None and "cuts are found" in notice and "\n" not in notice

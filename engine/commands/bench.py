@@ -205,20 +205,21 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_scene(args: argparse.Namespace) -> int:
-    from footfall.engine.scene.bench import bench_scene, format_result
+    from footfall.engine.scene.bench import (bench_render_scenes, bench_scene, format_render_rows, format_result,
+                                             save_random_vit_b32)
     from footfall.engine.scene.clip_model import ClipUnavailable
 
     try:
-        result = {} if args.no_frames else bench_scene(args.clip_model, args.frames, block=args.block)
-        if result:
-            print(format_result(result), flush=True)
-        if args.videos:
-            from footfall.engine.scene.bench import bench_render_scenes, format_render_rows, save_random_vit_b32
-
-            with tempfile.TemporaryDirectory(prefix="footfall-bench-clip-") as tmp:
-                clip = args.clip_model or str(save_random_vit_b32(Path(tmp) / "vit-b-32"))
+        settings = load_settings(args.config, "live")  # the frames are played as live
+        with tempfile.TemporaryDirectory(prefix="footfall-bench-clip-") as tmp:
+            clip = args.clip_model or str(save_random_vit_b32(Path(tmp) / "vit-b-32"))
+            result = {} if args.no_frames else bench_scene(clip, args.frames, block=args.block,
+                                                           params=settings.scene)
+            if result:
+                print(format_result(result), flush=True)
+            if args.videos:
                 result["renders"] = bench_render_scenes(args.videos, clip, config=args.config)
-            print(format_render_rows(result["renders"]))
+                print(format_render_rows(result["renders"]))
     except (ClipUnavailable, *EXPECTED_ERRORS) as exc:
         return report(exc)
     if args.json:

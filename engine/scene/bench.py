@@ -3,18 +3,21 @@
 Side by side in one run: the cut detector alone and the whole tap (cuts, hand-offs to the CLIP worker, tracking) per
 frame at 1280x720 and 1920x1080, against the frame period; one CLIP embedding on the worker; and the time from a
 scene change reaching the mixer stage to the mixer holding the new bank, cached in memory and loaded from disk,
-against one sound-card block. CLIP is `--clip-model` if given, else open_clip's ViT-B-32 architecture with random
-weights (its speed does not depend on the weights; nothing is downloaded).
+against one sound-card block; with videos, whole renders without and with `--scenes`. CLIP is `--clip-model` if
+given, else open_clip's ViT-B-32 architecture with random weights saved as safetensors and loaded as a run loads a
+model (its speed does not depend on the weights; nothing is downloaded).
 """
 from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from footfall.engine.messages import EndOfStream, SceneChange, VideoFrame
+from footfall.engine.scene.clip_model import ClipUnavailable
 
 SIZES = ((1280, 720), (1920, 1080))
 
@@ -26,59 +29,51 @@ def _pictures(w: int, h: int, n: int, seed: int = 0) -> list[np.ndarray]:
     return [base if k < n // 2 else other for k in range(n)]
 
 
-def _random_vit_b32():
-    import open_clip
-
-    from footfall.engine.scene.clip_model import ClipEmbedder, _quiet
-
-    with _quiet():
-        model, _, preprocess = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None)
-    model.eval()
-    return ClipEmbedder(model, preprocess, open_clip.get_tokenizer("ViT-B-32"), "ViT-B-32 (random weights)")
-
-
-def bench_scene(clip_model: str | None, frames: int = 300, fps: float = 30.0, block: int = 256,
-                swaps: int = 50) -> dict:
-    import torch
-
-    from footfall.engine.scene.clip_model import load_clip
+def bench_scene(clip_model: str, frames: int = 300, fps: float = 30.0, block: int = 256, swaps: int = 50,
+                params=None) -> dict:
+    """The frame and swap figures, with CLIP `clip_model` loaded as a run loads it (`[scene]` of `params`)."""
     from footfall.engine.scene.cuts import CutDetector
-    from footfall.engine.scene.labels import load_prompts
-    from footfall.engine.scene.stage import SceneLabeller, SceneParams, SceneTap
+    from footfall.engine.scene.plan import load_labeller
+    from footfall.engine.scene.stage import SceneParams, SceneTap
 
-    torch.set_num_threads(1)
-    embedder = load_clip(clip_model, threads=1) if clip_model else _random_vit_b32()
-    labeller = SceneLabeller(embedder, load_prompts())
-    period_ns = int(1e9 / fps)
-    rows = []
-    for w, h in SIZES:
-        pictures = _pictures(w, h, frames)
-        cuts = CutDetector()
-        cuts.push(0, pictures[0])  # compiles or loads the kernel
-        t0 = time.perf_counter_ns()
-        for k, im in enumerate(pictures):
-            cuts.push(k * period_ns, im)
-        cut_us = (time.perf_counter_ns() - t0) / frames / 1e3
-        tap = SceneTap(SceneParams(), labeller, "concrete", "sneaker")
-        items = [VideoFrame(k, k * period_ns, period_ns, w, h, im) for k, im in enumerate(pictures)]
-        start = time.perf_counter()
-        for _ in tap.wrap(_paced(items + [EndOfStream(frames * period_ns)], fps), live=True):
-            pass
-        wall = time.perf_counter() - start
-        log = tap.log
-        rows.append({"size": f"{w}x{h}", "cut_us_per_frame": round(cut_us, 1),
-                     "tap_us_per_frame": round(log.frame_ns / frames / 1e3, 1),
-                     "frame_period_us": round(period_ns / 1e3, 1),
-                     "tap_share_of_frame": round(log.frame_ns / frames / period_ns, 5),
-                     "embeddings": log.embeddings, "embeddings_skipped": log.skipped, "wall_s": round(wall, 2)})
-    pic = _pictures(640, 360, 2)[0]
-    labeller.embed(pic)
-    t0 = time.perf_counter()
-    for _ in range(5):
+    params = replace(params or SceneParams(), clip_model=clip_model)
+    labeller, notice = load_labeller(params)
+    if labeller is None:
+        raise ClipUnavailable(notice)
+    try:
+        period_ns = int(1e9 / fps)
+        rows = []
+        for w, h in SIZES:
+            pictures = _pictures(w, h, frames)
+            cuts = CutDetector()
+            cuts.push(0, pictures[0])  # compiles or loads the kernel
+            t0 = time.perf_counter_ns()
+            for k, im in enumerate(pictures):
+                cuts.push(k * period_ns, im)
+            cut_us = (time.perf_counter_ns() - t0) / frames / 1e3
+            tap = SceneTap(params, labeller, "concrete", "sneaker")
+            items = [VideoFrame(k, k * period_ns, period_ns, w, h, im) for k, im in enumerate(pictures)]
+            start = time.perf_counter()
+            for _ in tap.wrap(_paced(items + [EndOfStream(frames * period_ns)], fps), live=True):
+                pass
+            wall = time.perf_counter() - start
+            log = tap.log
+            rows.append({"size": f"{w}x{h}", "cut_us_per_frame": round(cut_us, 1),
+                         "tap_us_per_frame": round(log.frame_ns / frames / 1e3, 1),
+                         "frame_period_us": round(period_ns / 1e3, 1),
+                         "tap_share_of_frame": round(log.frame_ns / frames / period_ns, 5),
+                         "embeddings": log.embeddings, "embeddings_skipped": log.skipped, "wall_s": round(wall, 2)})
+        pic = _pictures(1280, 720, 2)[0]
         labeller.embed(pic)
-    clip_ms = (time.perf_counter() - t0) / 5 * 1e3
+        t0 = time.perf_counter()
+        for _ in range(5):
+            labeller.embed(pic)
+        clip_ms = (time.perf_counter() - t0) / 5 * 1e3
+    finally:
+        labeller.close()
     swap = _bench_swaps(swaps, block)
-    return {"clip_model": embedder.name, "frames": rows, "clip_ms_per_embedding": round(clip_ms, 1), **swap}
+    return {"clip_model": labeller.name, "clip_process": params.clip_process, "frames": rows,
+            "clip_ms_per_embedding": round(clip_ms, 1), **swap}
 
 
 def _paced(items, fps):
@@ -140,7 +135,8 @@ def _bench_swaps(n: int, block: int) -> dict:
 
 
 def format_result(r: dict) -> str:
-    lines = [f"CLIP: {r['clip_model']}, {r['clip_ms_per_embedding']} ms an embedding (one thread)",
+    where = "its own process" if r["clip_process"] else "a thread"
+    lines = [f"CLIP: {r['clip_model']} in {where}, {r['clip_ms_per_embedding']} ms an embedding (one torch thread)",
              "size        cut detector   whole tap   frame period   tap / frame   embeddings (skipped)"]
     for row in r["frames"]:
         lines.append(f"{row['size']:<11} {row['cut_us_per_frame']:>9.1f} us {row['tap_us_per_frame']:>8.1f} us "

@@ -25,17 +25,21 @@ class ScenePlan:
 
     def close(self) -> None:
         self.refresher.close()
+        if self.tap is not None and self.tap.labeller is not None:
+            self.tap.labeller.close()
 
 
 def load_labeller(params: SceneParams) -> tuple[SceneLabeller | None, str | None]:
     """CLIP and the prompts, or None and the one-line notice saying why not."""
     if not params.clip_model:
         return None, NO_CLIP_NOTICE
+    prompts = load_prompts(params.prompts or None)
     try:
-        embedder = load_clip(params.clip_model, threads=params.clip_threads)
+        if params.clip_process:
+            return SceneLabeller.from_process(params.clip_model, prompts, params.clip_threads, params.clip_nice), None
+        return SceneLabeller.from_embedder(load_clip(params.clip_model, threads=params.clip_threads), prompts), None
     except ClipUnavailable as exc:
         return None, f"{exc}: cuts are found, the surface stays as configured"
-    return SceneLabeller(embedder, load_prompts(params.prompts or None)), None
 
 
 def prepare_scenes(params: SceneParams, refresh: RefreshParams, folder: Path | None, bank: Bank, surface: str,

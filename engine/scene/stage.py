@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -38,7 +38,8 @@ class SceneParams:
     embed_interval_ms: float = 500.0  # a CLIP embedding this often (and at once on a cut)
     render_lag_ms: float = 200.0  # rendering a file: an embedding is waited for this much media time later
     clip_threads: int = 1  # torch threads for CLIP (the pose workers want the cores)
-    clip_nice: int = 10  # the CLIP thread runs this much nicer than the engine, so frames, pose and sound go first
+    clip_process: bool = True  # CLIP in its own process (never holding the engine's GIL); false: on a thread
+    clip_nice: int = 10  # CLIP runs this much nicer than the engine, so frames, pose and sound go first
     min_confidence: float = 0.25  # a scene whose surface is less likely than this keeps the surface playing
     footwear_min_confidence: float = 0.5  # footwear is only changed when this sure (feet are often not in view)
     cuts: CutParams = field(default_factory=CutParams)
@@ -59,19 +60,38 @@ class SceneParams:
 
 
 class SceneLabeller:
-    """CLIP and the prompts: pictures to unit embeddings, embeddings to (surface, p, footwear, p)."""
+    """Pictures to unit CLIP embeddings, embeddings to (surface, p, footwear, p). The embedding runs in CLIP's own
+    process (`from_process`, what runs use) or on the calling thread (`from_embedder`)."""
 
-    def __init__(self, embedder: ClipEmbedder, prompts: Prompts) -> None:
-        self.embedder = embedder
-        self.surfaces = LabelSet.from_prompts(prompts.surface, prompts, embedder.embed_texts, embedder.logit_scale)
-        self.footwears = LabelSet.from_prompts(prompts.footwear, prompts, embedder.embed_texts,
-                                               embedder.logit_scale)
+    def __init__(self, embed: Callable[[np.ndarray], np.ndarray], surfaces: LabelSet, footwears: LabelSet,
+                 name: str = "", close: Callable[[], None] | None = None) -> None:
+        self.embed, self.surfaces, self.footwears, self.name = embed, surfaces, footwears, name
+        self._close = close
 
-    def embed(self, image: np.ndarray) -> np.ndarray:
-        return self.embedder.embed_images([image])[0]
+    @classmethod
+    def from_embedder(cls, embedder: ClipEmbedder, prompts: Prompts) -> "SceneLabeller":
+        def labels(table):
+            return LabelSet.from_prompts(table, prompts, embedder.embed_texts, embedder.logit_scale)
+
+        return cls(lambda image: embedder.embed_images([image])[0], labels(prompts.surface),
+                   labels(prompts.footwear), embedder.name)
+
+    @classmethod
+    def from_process(cls, spec: str, prompts: Prompts, threads: int = 1, nice: int = 10) -> "SceneLabeller":
+        """CLIP loaded in a process of its own; ClipUnavailable (one line) when it cannot be."""
+        from footfall.engine.scene.clip_process import ClipProcess
+
+        proc = ClipProcess(spec, prompts, threads, nice)
+        name, scale, (s_names, s_emb), (f_names, f_emb) = proc.wait_ready()
+        return cls(proc.embed, LabelSet(s_names, s_emb, scale), LabelSet(f_names, f_emb, scale), name, proc.close)
 
     def label(self, embedding: np.ndarray) -> tuple[str, float, str, float]:
         return (*self.surfaces.classify(embedding), *self.footwears.classify(embedding))
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
 
 
 @dataclass(frozen=True)
@@ -128,8 +148,11 @@ class _EmbedWorker:
     def submit(self, job: _Job) -> None:
         self._jobs.put(job)
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ends the thread after the embedding in hand (a process must not exit while torch runs on a thread: it
+        aborts)."""
         self._jobs.put(None)
+        self._thread.join(timeout_s)
 
     def _run(self) -> None:
         try:  # Linux: a thread's own niceness (its native id is a task id)
@@ -163,7 +186,8 @@ class SceneTap:
         self._next_embed_ns: int | None = None
 
     def wrap(self, items: Iterable, live: bool = False) -> Iterator:
-        worker = _EmbedWorker(self.labeller, self.params.clip_nice) if self.labeller is not None else None
+        nice = 0 if self.params.clip_process else self.params.clip_nice  # a process is niced as a whole
+        worker = _EmbedWorker(self.labeller, nice) if self.labeller is not None else None
         pending: list[_Job] = []  # submitted, result not consumed (offline: all; live: at most one)
         waiting: list[_Job] = []  # live: the request behind the one in flight
         try:
