@@ -24,7 +24,8 @@ from footfall.engine.graph.supervisor import Supervisor
 from footfall.engine.live_stats import LiveStats
 from footfall.engine.mixer.mixer import warm_up
 from footfall.engine.pose.pool import PosePool
-from footfall.engine.render import RenderSettings, RenderSummary, check_vocabulary, open_scenes, run_pipeline
+from footfall.engine.render import (RenderSettings, RenderSummary, check_vocabulary, open_scenes, run_pipeline,
+                                    start_clip)
 from footfall.engine.scene.plan import scenes_document
 from footfall.engine.stages import video_items
 from footfall.sinks.audio_file import AudioFileSink
@@ -132,6 +133,7 @@ def run_live(spec: str, settings: LiveSettings, bank_spec: str | None = None, ev
     rs = settings.render
     sr, channels = rs.mixer.sample_rate, rs.mixer.channels
     source = open_live_source(spec, settings.capture, rs.source, sup.cancel_event, passes)
+    clip = start_clip(rs.scene) if scenes is not None else None  # loads while the workers start
     previous_switch = sys.getswitchinterval()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-prepare") as prepare:
         bank_loaded = prepare.submit(open_bank, bank_spec)
@@ -141,7 +143,7 @@ def run_live(spec: str, settings: LiveSettings, bank_spec: str | None = None, ev
             bank = bank_loaded.result()
             plan = None
             if scenes is not None:
-                plan, bank = open_scenes(rs, scenes, bank, notice)
+                plan, bank = open_scenes(rs, scenes, bank, notice, clip)
             warmed.result()  # the mixer's kernels load before the sound card starts, never inside its first blocks
             try:
                 check_vocabulary(bank, rs.render)

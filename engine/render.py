@@ -284,32 +284,46 @@ def render_file(video: Path, output: Path, settings: RenderSettings, events_path
     staged = staged if staged is not None else stage_outputs(video, output, events_path)
     source = VideoFileSource(video, settings.source, info)
     plan = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-prepare") as prepare:
-        bank_loaded = prepare.submit(open_bank, bank_spec)
-        prepare.submit(warm_up, settings.mixer)  # the mixer's first block waits for it, if it must
-        with PosePool(settings.pose, *source.analysis_shape) as pool:  # workers start while the bank loads
-            bank = bank_loaded.result()
-            if scenes is not None:
-                plan, bank = open_scenes(settings, scenes, bank, notice)
-            try:
-                check_vocabulary(bank, settings.render)
-                sink, events_sink = open_staged_outputs(video, staged, output, settings, events_path)
-                summary = run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank,
-                                       progress, source_name=str(video), pose_pool=pool, started_at=started_at,
-                                       scenes=plan)
-            finally:
-                if plan is not None:
-                    plan.close()
+    clip = start_clip(settings.scene) if scenes is not None else None  # loads while the workers start
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-prepare") as prepare:
+            bank_loaded = prepare.submit(open_bank, bank_spec)
+            prepare.submit(warm_up, settings.mixer)  # the mixer's first block waits for it, if it must
+            with PosePool(settings.pose, *source.analysis_shape) as pool:  # workers start while the bank loads
+                bank = bank_loaded.result()
+                if scenes is not None:
+                    plan, bank = open_scenes(settings, scenes, bank, notice, clip)
+                try:
+                    check_vocabulary(bank, settings.render)
+                    sink, events_sink = open_staged_outputs(video, staged, output, settings, events_path)
+                    summary = run_pipeline(lambda: video_items(source.frames()), settings, sink, events_sink, bank,
+                                           progress, source_name=str(video), pose_pool=pool, started_at=started_at,
+                                           scenes=plan)
+                finally:
+                    if plan is not None:
+                        plan.close()
+    finally:
+        if plan is None and clip is not None:  # failed before the plan took it over
+            clip.close()
     staged.commit()
     return replace(summary, damaged=source.damaged)
 
 
-def open_scenes(settings: RenderSettings, scenes: str, bank: Bank, notice: Callable[[str], None] | None):
-    """The scene plan for `--scenes [FOLDER]` and the bank to open with (render and live share this)."""
+def start_clip(params: SceneParams):
+    """`--scenes`: CLIP starts loading in its own process before anything else (`engine/scene/plan.py`)."""
+    from footfall.engine.scene.plan import start_clip as start
+
+    return start(params)
+
+
+def open_scenes(settings: RenderSettings, scenes: str, bank: Bank, notice: Callable[[str], None] | None,
+                clip=None):
+    """The scene plan for `--scenes [FOLDER]` and the bank to open with (render and live share this); `clip`: what
+    `start_clip` began."""
     from footfall.engine.scene.plan import prepare_scenes
 
     plan, opening = prepare_scenes(settings.scene, settings.refresh, Path(scenes) if scenes else None, bank,
-                                   settings.render.surface, settings.render.footwear)
+                                   settings.render.surface, settings.render.footwear, clip)
     if plan.notice and notice is not None:
         notice(plan.notice)
     return plan, opening

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import time
 
 import numpy as np
 
@@ -70,9 +71,11 @@ class ClipProcess:
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_child, args=(child, spec, prompts, threads, nice), daemon=True,
                                  name="footfall-clip")
+        self._started = time.perf_counter()
         self._proc.start()
         child.close()
         self.spec = spec
+        self.load_s = 0.0
 
     def wait_ready(self):
         """(name, logit scale, (surface names, embeddings), (footwear names, embeddings)); ClipUnavailable if the
@@ -88,6 +91,7 @@ class ClipProcess:
         if message[0] == "error":
             self.close()
             raise ClipUnavailable(message[1])
+        self.load_s = time.perf_counter() - self._started
         return message[1:]
 
     def embed(self, image: np.ndarray) -> np.ndarray:

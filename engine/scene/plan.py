@@ -6,6 +6,7 @@ and the refresher in place when it is given a plan.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,24 +30,38 @@ class ScenePlan:
             self.tap.labeller.close()
 
 
-def load_labeller(params: SceneParams) -> tuple[SceneLabeller | None, str | None]:
-    """CLIP and the prompts, or None and the one-line notice saying why not."""
+def start_clip(params: SceneParams):
+    """Starts loading CLIP in its own process (`[scene] clip_process`), to be finished by `load_labeller`; a run
+    calls this first, so the model loads while the pose workers start and the bank loads. None when there is
+    nothing to start."""
+    if not (params.clip_model and params.clip_process):
+        return None
+    from footfall.engine.scene.clip_process import ClipProcess
+
+    return ClipProcess(params.clip_model, load_prompts(params.prompts or None), params.clip_threads, params.clip_nice)
+
+
+def load_labeller(params: SceneParams, started=None) -> tuple[SceneLabeller | None, str | None]:
+    """CLIP and the prompts (`started`: what `start_clip` began), or None and the one-line notice saying why not."""
     if not params.clip_model:
         return None, NO_CLIP_NOTICE
-    prompts = load_prompts(params.prompts or None)
     try:
         if params.clip_process:
-            return SceneLabeller.from_process(params.clip_model, prompts, params.clip_threads, params.clip_nice), None
-        return SceneLabeller.from_embedder(load_clip(params.clip_model, threads=params.clip_threads), prompts), None
+            return SceneLabeller.from_process(started if started is not None else start_clip(params)), None
+        t0 = time.perf_counter()
+        embedder = load_clip(params.clip_model, threads=params.clip_threads)
+        labeller = SceneLabeller.from_embedder(embedder, load_prompts(params.prompts or None))
+        labeller.load_s = time.perf_counter() - t0
+        return labeller, None
     except ClipUnavailable as exc:
         return None, f"{exc}: cuts are found, the surface stays as configured"
 
 
 def prepare_scenes(params: SceneParams, refresh: RefreshParams, folder: Path | None, bank: Bank, surface: str,
-                   footwear: str) -> tuple[ScenePlan, Bank]:
+                   footwear: str, started=None) -> tuple[ScenePlan, Bank]:
     """The plan, and the bank to open with: the folder's bank for the configured surface and footwear if it has
-    one, else `bank`."""
-    labeller, notice = load_labeller(params)
+    one, else `bank`. `started`: the CLIP process `start_clip` began, if any."""
+    labeller, notice = load_labeller(params, started)
     refresher = BankRefresher(folder, bank, refresh)
     opening = refresher.open(surface, footwear)
     return ScenePlan(SceneTap(params, labeller, surface, footwear), refresher, notice), opening
@@ -61,4 +76,5 @@ def scenes_document(log, swaps) -> dict:
                            for w in swaps],
             "embeddings": log.embeddings, "embeddings_skipped": log.skipped, "frames": log.frames,
             "tap_us_per_frame": round((log.frame_ns - log.wait_ns) / max(log.frames, 1) / 1e3, 2),
+            "clip_load_s": round(log.clip_load_s, 2),
             "clip_wait_ms": round(log.wait_ns / 1e6, 2)}

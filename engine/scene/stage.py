@@ -64,9 +64,10 @@ class SceneLabeller:
     process (`from_process`, what runs use) or on the calling thread (`from_embedder`)."""
 
     def __init__(self, embed: Callable[[np.ndarray], np.ndarray], surfaces: LabelSet, footwears: LabelSet,
-                 name: str = "", close: Callable[[], None] | None = None) -> None:
+                 name: str = "", close: Callable[[], None] | None = None, load_s: float = 0.0) -> None:
         self.embed, self.surfaces, self.footwears, self.name = embed, surfaces, footwears, name
         self._close = close
+        self.load_s = load_s  # from starting to load the model to the prompts embedded
 
     @classmethod
     def from_embedder(cls, embedder: ClipEmbedder, prompts: Prompts) -> "SceneLabeller":
@@ -77,13 +78,12 @@ class SceneLabeller:
                    labels(prompts.footwear), embedder.name)
 
     @classmethod
-    def from_process(cls, spec: str, prompts: Prompts, threads: int = 1, nice: int = 10) -> "SceneLabeller":
-        """CLIP loaded in a process of its own; ClipUnavailable (one line) when it cannot be."""
-        from footfall.engine.scene.clip_process import ClipProcess
-
-        proc = ClipProcess(spec, prompts, threads, nice)
+    def from_process(cls, proc) -> "SceneLabeller":
+        """CLIP loaded in a process of its own (a started `ClipProcess`, which may still be loading: this waits);
+        ClipUnavailable (one line) when it cannot be."""
         name, scale, (s_names, s_emb), (f_names, f_emb) = proc.wait_ready()
-        return cls(proc.embed, LabelSet(s_names, s_emb, scale), LabelSet(f_names, f_emb, scale), name, proc.close)
+        return cls(proc.embed, LabelSet(s_names, s_emb, scale), LabelSet(f_names, f_emb, scale), name, proc.close,
+                   proc.load_s)
 
     def label(self, embedding: np.ndarray) -> tuple[str, float, str, float]:
         return (*self.surfaces.classify(embedding), *self.footwears.classify(embedding))
@@ -126,6 +126,7 @@ class SceneLog:
     frames: int = 0
     frame_ns: int = 0  # time the tap spent on the frames' thread on cuts, hand-offs and tracking ...
     wait_ns: int = 0  # ... and, rendering a file, waiting for CLIP
+    clip_load_s: float = 0.0  # loading CLIP and embedding the prompts, before the run (overlapping its start-up)
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ class SceneTap:
         self.surface, self.footwear = surface, footwear
         self.cuts = CutDetector(params.cuts)
         self.tracker = SceneTracker(params.tracker)
-        self.log = SceneLog()
+        self.log = SceneLog(clip_load_s=labeller.load_s if labeller is not None else 0.0)
         self._interval_ns = int(params.embed_interval_ms * 1e6)
         self._lag_ns = int(params.render_lag_ms * 1e6)
         self._next_embed_ns: int | None = None
