@@ -37,6 +37,8 @@ uv() { .venv/bin/python -m uv pip "$@" --python .venv/bin/python -q --compile-by
 uv install -e ".[test]"
 # stable-audio-tools 0.0.19 pins protobuf<3.20 (through descript-audiotools, wandb) against mediapipe's >=4.25.3:
 # install it and k-diffusion without dependencies, plus exactly what the generation path imports.
+# 0.0.20 installs the same way, but its model factory also imports PyWavelets and pytorch_lightning (through its
+# LoRA callbacks; 3-4 s more per model load here) and footfall converts LoRA files itself: 0.0.19 stays.
 uv install --no-deps "stable-audio-tools==0.0.19" "k-diffusion==0.1.1"
 uv install "einops" "einops-exts" "alias-free-torch" "safetensors" "scikit-image" "jsonmerge" "dctorch" \
     "torchdiffeq" "torchsde" "clean-fid" "clip-anytorch" "setuptools<81"

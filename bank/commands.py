@@ -1,4 +1,5 @@
-"""`footfall bank ...`: build the procedural bank, import recordings, describe a bank, compare with real sounds."""
+"""`footfall bank ...`: build the procedural bank, import recordings, describe a bank, compare with real sounds,
+train LoRA adapters (`bank/generation/train_command.py`)."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "bank",
-        help="footstep sound banks: build, import, info, compare",
+        help="footstep sound banks: build, import, info, compare, render, train-lora",
         description="Footstep sound banks (see bank/FORMAT.md for the on-disk format).",
     )
     sub = parser.add_subparsers(dest="bank_command", metavar="ACTION")
@@ -50,6 +51,14 @@ def register(subparsers) -> None:
     p.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
                    help="also draw spectrograms of synthetic and real steps, one row per surface")
     p.set_defaults(run=_compare)
+
+    from footfall.bank.generation.train_command import register as register_train_lora
+
+    register_train_lora(sub)
+
+    from footfall.bank.generation.command import register as register_render
+
+    register_render(sub)
 
 
 def _fail(message: str) -> int:

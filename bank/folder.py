@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from footfall.bank.conditioning import find_onset, shape_sample
 from footfall.bank.format import BankError
 from footfall.bank.sample_bank import Bank, BankEntry
 
@@ -74,62 +75,17 @@ def read_audio(path: Path, sample_rate: int) -> np.ndarray:
     return audio
 
 
-def find_onset(audio: np.ndarray, sample_rate: int, threshold_db: float = 15.0, envelope_ms: float = 1.0) -> int:
-    """Sample index where the step starts: the first rise of the energy envelope above the noise floor.
-
-    The envelope is a short moving RMS; the noise floor is a low percentile of it. The first frame above
-    floor + threshold_db (and at least 30 dB under the peak's reach) is refined back to where the signal leaves
-    the floor, so the onset lands on the transient's first samples rather than on its loud middle.
-    """
-    x = np.asarray(audio, dtype=np.float64)
-    if x.size == 0:
-        return 0
-    win = max(1, int(round(envelope_ms * 1e-3 * sample_rate)))
-    power = np.convolve(x * x, np.ones(win) / win, mode="same")
-    env_db = 10.0 * np.log10(power + 1e-20)
-    peak_db = float(env_db.max())
-    floor_db = float(np.percentile(env_db, 10))
-    trigger_db = max(floor_db + threshold_db, peak_db - 40.0)
-    trigger_db = min(trigger_db, peak_db - 6.0)
-    above = np.flatnonzero(env_db >= trigger_db)
-    if above.size == 0:
-        return 0
-    first = int(above[0])
-    # Walk back to where the envelope was still near the floor (half-way, in dB, between floor and trigger).
-    settle_db = min(floor_db + 0.5 * (trigger_db - floor_db), trigger_db - 3.0)
-    quiet = np.flatnonzero(env_db[:first] < settle_db)
-    start = int(quiet[-1]) + 1 if quiet.size else 0
-    # The moving window centres each value: the true start is up to half a window later than the first raised value.
-    return min(first, start + win // 2)
-
-
 def condition(audio: np.ndarray, params: FolderParams, where: str) -> tuple[np.ndarray, int]:
     """Trim, fade and normalise one recording; returns (sample, onset within it)."""
-    from footfall.bank.compare import active_rms_dbfs
-
     sr = params.sample_rate
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak <= 10 ** (params.min_peak_dbfs / 20.0):
         raise BankError(f"{where}: silent (peak below {params.min_peak_dbfs:.0f} dBFS)")
     onset = find_onset(audio, sr, params.onset_threshold_db, params.envelope_ms)
-    pre = int(round(params.pre_onset_ms * 1e-3 * sr))
-    start = max(0, onset - pre)
+    start = max(0, onset - int(round(params.pre_onset_ms * 1e-3 * sr)))
     stop = min(audio.size, start + int(round(params.max_length_s * sr)))
-    clip = audio[start:stop].astype(np.float64)
-    onset_in_clip = onset - start
-    clip = clip - float(np.mean(clip))
-    fade_in = min(int(round(params.fade_in_ms * 1e-3 * sr)), onset_in_clip)
-    if fade_in > 0:
-        clip[:fade_in] *= np.sin(0.5 * np.pi * (np.arange(fade_in) + 0.5) / fade_in) ** 2
-    fade_out = min(int(round(params.fade_out_ms * 1e-3 * sr)), clip.size - onset_in_clip)
-    if fade_out > 0:
-        clip[clip.size - fade_out :] *= np.cos(0.5 * np.pi * (np.arange(fade_out) + 0.5) / fade_out) ** 2
-    level = active_rms_dbfs(clip, sr)
-    gain_db = params.target_rms_dbfs - level
-    new_peak = float(np.max(np.abs(clip))) * 10 ** (gain_db / 20.0)
-    if new_peak > 10 ** (params.max_peak_dbfs / 20.0):
-        gain_db -= 20.0 * np.log10(new_peak / 10 ** (params.max_peak_dbfs / 20.0))
-    return (clip * 10 ** (gain_db / 20.0)).astype(np.float32), int(onset_in_clip)
+    return shape_sample(audio, onset, stop, sr, params.pre_onset_ms, params.fade_in_ms, params.fade_out_ms,
+                        params.target_rms_dbfs, params.max_peak_dbfs)
 
 
 def _intensity_of(name: str) -> float | None:
@@ -140,7 +96,8 @@ def _intensity_of(name: str) -> float | None:
     return value if 0.0 < value <= 1.0 else None
 
 
-def _recordings(directory: Path) -> list[tuple[str, str, float, Path]]:
+def list_recordings(directory: Path) -> list[tuple[str, str, float, Path]]:
+    """(surface, footwear, intensity, path) of every audio file under `<surface>/<footwear>/`, in sorted order."""
     found = []
     for surface_dir in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for footwear_dir in sorted(p for p in surface_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -163,7 +120,7 @@ def load_folder(directory: Path, params: FolderParams | None = None) -> Bank:
         raise BankError(f"{directory}: not a directory")
     if (directory / MANIFEST_NAME).is_file():
         return load_bank(directory)
-    recordings = _recordings(directory)
+    recordings = list_recordings(directory)
     if not recordings:
         raise BankError(f"{directory}: no recordings found (expected <surface>/<footwear>/*.wav)")
     clips, entries = [], []

@@ -6,9 +6,10 @@ scene the refresher picks the bank made for its surface and footwear (then one f
 background thread and hands the loaded `Bank` over; banks it has loaded stay in memory (`keep_loaded`), so coming
 back to a scene swaps at once. A scene no bank fits is asked of a renderer: a request file is written into
 `BANKS_DIR/requests/` (for a GPU process or another machine that watches it) and, when `[refresh] render_command` is
-set, that command is run (e.g. `footfall bank render --surface {surface} --footwear {footwear} -o {out}`); the
-folder `{out}` is watched until a bank appears there. Meanwhile the nearest bank the refresher has plays: one loaded
-for the same surface, else the opening bank (the procedural default holds every surface of the vocabulary).
+set, that command is run (e.g. `footfall bank render --model M --surface {surface} --footwear {footwear}
+-o {out}`); the folder `{out}` is watched until a bank appears there. Meanwhile the nearest bank the refresher has
+plays: one loaded for the same surface, else the opening bank (the procedural default holds every surface of the
+vocabulary).
 Rendering a file waits for loads and renders (`wait=True`: the output is the same on every run); live never waits.
 """
 from __future__ import annotations

@@ -29,6 +29,7 @@ class RenderBenchRow:
     pose_alone_x: float  # media seconds per wall second
     engine_x: float
     steps: int
+    people: int = 1
 
     @property
     def overhead(self) -> float:
@@ -70,13 +71,14 @@ def bench_video(video: Path, settings: RenderSettings) -> RenderBenchRow:
     engine_media_s, engine_wall, steps = in_fresh_process(engine, video, settings)
     info = probe(video)
     return RenderBenchRow(video.name, f"{info.width}x{info.height}", n, media_s, media_s / pose_wall,
-                          engine_media_s / engine_wall, steps)
+                          engine_media_s / engine_wall, steps, settings.pose.max_people)
 
 
 def format_rows(rows: list[RenderBenchRow]) -> str:
-    head = f"{'video':44} {'size':>10} {'frames':>6} {'media s':>7} {'pose alone':>10} {'engine':>7} {'overhead':>8}"
+    head = (f"{'video':44} {'size':>10} {'people':>6} {'frames':>6} {'media s':>7} {'pose alone':>10} {'engine':>7} "
+            f"{'overhead':>8} {'steps':>5}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.video[:44]:44} {r.size:>10} {r.frames:6d} {r.media_s:7.2f} {r.pose_alone_x:9.2f}x "
-                     f"{r.engine_x:6.2f}x {r.overhead * 100:7.1f}%")
+        lines.append(f"{r.video[:44]:44} {r.size:>10} {r.people:6d} {r.frames:6d} {r.media_s:7.2f} "
+                     f"{r.pose_alone_x:9.2f}x {r.engine_x:6.2f}x {r.overhead * 100:7.1f}% {r.steps:5d}")
     return "\n".join(lines)

@@ -5,6 +5,9 @@
         client.describe("hero", bone_names)            # once per character (Live Link's skeleton description)
         client.frame("hero", t_ns, positions)          # per frame: world positions in the description's order
         for topic, message in client.messages(timeout_s=0.1): ...
+
+A service started with `--frames` takes pictures instead: `client.send_frame(t_ns, jpeg_bytes)` or
+`client.send_frame(t_ns, rgb_array)` (H x W x 3 uint8, sent raw).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import zmq
 
 from footfall.engine.serve import security
 from footfall.engine.serve.protocol import VERSION
+from footfall.sources.pictures import jpeg_size
 
 
 class ClientError(RuntimeError):
@@ -30,11 +34,12 @@ class Endpoints:
     poses: str = "tcp://127.0.0.1:5555"
     events: str = "tcp://127.0.0.1:5556"
     control: str = "tcp://127.0.0.1:5557"
+    frames: str = "tcp://127.0.0.1:5559"  # only a service started with --frames binds it
 
     @classmethod
     def from_address(cls, address: str) -> "Endpoints":
-        """tcp://HOST[:PORT]: poses at PORT (default 5555), events at PORT+1, control at PORT+2, as serve lays
-        them out by default."""
+        """tcp://HOST[:PORT]: poses at PORT (default 5555), events at PORT+1, control at PORT+2, frames at PORT+4,
+        as serve lays them out by default."""
         if not address.startswith("tcp://"):
             raise ValueError(f"{address}: --connect takes tcp://HOST[:PORT] (give ipc:// endpoints one by one)")
         rest = address[len("tcp://"):]
@@ -48,7 +53,8 @@ class Endpoints:
         if not port.isdigit() and port:
             raise ValueError(f"{address}: the port must be a number")
         base = int(port) if port else 5555
-        return cls(f"tcp://{host}:{base}", f"tcp://{host}:{base + 1}", f"tcp://{host}:{base + 2}")
+        return cls(f"tcp://{host}:{base}", f"tcp://{host}:{base + 1}", f"tcp://{host}:{base + 2}",
+                   f"tcp://{host}:{base + 4}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class FootfallClient:
         for topic in topics:
             self._sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
         self._req = self._socket(zmq.REQ, endpoints.control)
+        self._frames: zmq.Socket | None = None  # connected on the first send_frame
 
     def _socket(self, kind: int, endpoint: str) -> zmq.Socket:
         s = self._ctx.socket(kind)
@@ -111,6 +118,25 @@ class FootfallClient:
 
     def end(self, character: str) -> None:
         self.send({"type": "end", "character": character})
+
+    def send_frame(self, t_ns: int, picture: bytes | np.ndarray) -> None:
+        """A picture for a service started with `--frames`, at media time `t_ns`: JPEG bytes (its size read from
+        them), or an (H, W, 3) uint8 RGB array, sent raw as rgb24. Blocks while the service's queue is full."""
+        if isinstance(picture, np.ndarray):
+            if picture.ndim != 3 or picture.shape[2] != 3 or picture.dtype != np.uint8:
+                raise ValueError(f"a raw picture must be (H, W, 3) uint8, got {picture.shape} {picture.dtype}")
+            height, width = picture.shape[:2]
+            fmt, payload = "rgb24", np.ascontiguousarray(picture).data
+        else:
+            size = jpeg_size(picture)
+            if size is None:
+                raise ValueError("picture bytes must be a JPEG (or pass an RGB array)")
+            (width, height), fmt, payload = size, "jpeg", picture
+        if self._frames is None:
+            self._frames = self._socket(zmq.PUSH, self.endpoints.frames)
+        header = {"v": VERSION, "type": "frame", "t_ns": int(t_ns), "format": fmt, "width": int(width),
+                  "height": int(height)}
+        self._frames.send_multipart([json.dumps(header, separators=(",", ":")).encode(), payload])
 
     # -------------------------------------------------------------------------------------------- control
 

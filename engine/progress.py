@@ -43,3 +43,35 @@ class Progress:
             self.draw(force=True)
             self.stream.write("\n")
             self.stream.flush()
+
+
+class CountProgress(Progress):
+    """The same one-line bar over a count of work (training steps, clips) instead of media seconds, with a note
+    (e.g. the latest loss) after it."""
+
+    def __init__(self, total: int, unit: str = "steps", stream: TextIO | None = None,
+                 enabled: bool | None = None) -> None:
+        super().__init__(float(total), stream, enabled)
+        self.unit = unit
+        self.note = ""
+        self._base = 0.0
+
+    def restart(self, done: int) -> None:
+        """Work starts now, `done` units in (a resumed run): the rate counts only what is done from here."""
+        self.start = time.perf_counter()
+        self.done_s = self._base = float(done)
+
+    @property
+    def speed(self) -> float:
+        return (self.done_s - self._base) / max(self.wall_s, 1e-9)
+
+    def draw(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not self.enabled or (not force and now - self._last_draw < 0.2):
+            return
+        self._last_draw = now
+        frac = min(1.0, self.done_s / self.total_s)
+        bar = "#" * int(frac * 30)
+        self.stream.write(f"\r[{bar:<30}] {frac * 100:5.1f}%  {int(self.done_s)}/{int(self.total_s)} {self.unit}  "
+                          f"{self.speed:6.2f} {self.unit}/s  {self.note} ")
+        self.stream.flush()

@@ -7,7 +7,8 @@ stable id, so every person gets their own steps. With `--scenes` the scene tap (
 source's thread and puts SceneChanges into the stream; the mixer stage's BankSwitcher asks the refresher
 (`bank/refresh.py`) for each new surface's bank and swaps it in at a block boundary.
 The same builder runs live (`footfall live`) under `GraphPolicy` LIVE: the video edge keeps the newest frame, pose
-takes one when a worker is idle, the sound card's clock paces the mixer (`engine/live_stages.py`).
+takes one when a worker is idle, the sound card's clock paces the mixer (`engine/live_stages.py`); `footfall serve
+--frames` under SERVE_FRAMES: the same video edge and pose, the mixer rendering by the watermark as offline.
 Offline policy: every channel blocks when full, nothing is dropped. Outputs are opened before any work starts, so an
 unwritable path fails at once; they are written under partial names (sinks/staging.py) and renamed into place when the
 render succeeds, so a failed or cancelled render never replaces an existing file; on cancel or failure every sink
@@ -191,7 +192,7 @@ def _run_graph(items: Callable[[], Iterable], settings: RenderSettings, sink, ev
     poses = first
     if pose_pool is not None:
         poses = sup.channel("poses", cap * 4)
-        sup.add("pose", pose_stage(first, poses, pose_pool, live=policy.live), [poses])
+        sup.add("pose", pose_stage(first, poses, pose_pool, live=policy.newest_frames), [poses])
     to_mixer = sup.channel("steps", cap * 64)
     outs = [to_mixer]
     to_events = None

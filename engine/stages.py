@@ -46,8 +46,9 @@ def video_items(frames: Iterable[VideoFrame]) -> Iterator[VideoFrame | EndOfStre
 def pose_stage(inp: Channel, out: Channel, pool: PosePool, live: bool = False) -> Body:
     """VideoFrames to PoseSamples through a started worker pool (its owner closes it), in frame order. Offline every
     frame is posed and other messages (scene changes) follow the pose of the frame before them, so they stay in
-    stream order; `live`, each idle worker is given the newest frame (`PosePool.map_live`) and other messages pass
-    at once. EndOfStream comes after the last pose."""
+    stream order; `live` (an input edge that keeps the newest frame: live and serve --frames), each idle worker is
+    given the newest frame (`PosePool.map_live`) and other messages pass at once. EndOfStream comes after the last
+    pose."""
 
     def body(cancel: threading.Event) -> None:
         between: list[tuple[int, object]] = []  # offline: (frames before it, item)

@@ -22,8 +22,8 @@ from footfall.engine.serve.protocol import encode
 class ZmqEventPublisher:
     def __init__(self, socket: zmq.Socket, name_of: Callable[[int], str],
                  arrival_ns: Callable[[int, int], int | None] | None = None) -> None:
-        """`arrival_ns(track_id, t_ns)`: when the frame that made a step arrived, so each step message carries
-        `engine_ms`, the time it spent in the engine (the detector's own delay is not in it)."""
+        """`arrival_ns(track_id, t_ns)`: when the frame that made a step arrived (time.monotonic_ns), so each step
+        message carries `engine_ms`, the time it spent in the engine (the detector's own delay is not in it)."""
         self._socket = socket
         self._name_of = name_of
         self._arrival_ns = arrival_ns
@@ -49,7 +49,7 @@ class ZmqEventPublisher:
         doc = {"character": self._name_of(event.track_id), **event.to_dict()}
         arrived = None if self._arrival_ns is None else self._arrival_ns(event.track_id, event.t_ns + event.delay_ns)
         if arrived is not None:
-            doc["engine_ms"] = round((time.perf_counter_ns() - arrived) / 1e6, 3)
+            doc["engine_ms"] = round((time.monotonic_ns() - arrived) / 1e6, 3)
             self.engine_ms.append(doc["engine_ms"])
         self.publish("step", doc)
 

@@ -1,32 +1,42 @@
-"""A pose stream from ZeroMQ: skeleton messages on a PULL (or SUB) socket and control requests on a REP socket.
+"""A stream from ZeroMQ: pose messages (or pictures) on a PULL (or SUB) socket and control requests on a REP socket.
 
-One thread owns both sockets and polls them together, so control is answered while poses flow and while none do.
-Every pose message is handed to the intake; one it refuses is answered on the status topic with its reason and
-dropped, and the loop goes on. The stream ends (EndOfStream) on a shutdown request, when `stop` is set (Ctrl-C) or
-when the graph is cancelled.
+One thread owns both sockets and polls them together, so control is answered while poses or pictures flow and while
+none do. Every message is handed to the intake (PoseIntake, or FrameIntake for `serve --frames`); one it refuses is
+answered on the status topic with its reason and dropped, and the loop goes on. The stream ends (EndOfStream) on a
+shutdown request, when `stop` is set (Ctrl-C) or when the graph is cancelled.
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import Iterator
+from typing import Iterator, Protocol
 
 import zmq
 
 from footfall.engine.messages import EndOfStream, SkeletonSample
 from footfall.engine.serve.control import ControlHandler
-from footfall.engine.serve.intake import PoseIntake
 from footfall.engine.serve.protocol import ProtocolError
 from footfall.sinks.zmq_events import ZmqEventPublisher
 
 BATCH = 256  # pose messages taken per poll before control is looked at again
 
 
-def pose_items(poses: zmq.Socket, control: zmq.Socket, intake: PoseIntake, handler: ControlHandler,
-               publisher: ZmqEventPublisher, stop: threading.Event, cancel: threading.Event,
-               poll_ms: int = 50) -> Iterator:
+class Intake(Protocol):
+    """What the loop feeds: PoseIntake or FrameIntake."""
+
+    counters: dict
+    newest_ns: int
+
+    def take(self, parts: list[bytes], now_s: float): ...
+
+
+def intake_items(inp: zmq.Socket, control: zmq.Socket, intake: Intake, handler: ControlHandler,
+                 publisher: ZmqEventPublisher, stop: threading.Event, cancel: threading.Event,
+                 poll_ms: int = 50, batch_size: int = BATCH) -> Iterator:
+    """The graph items the messages on `inp` make, `batch_size` messages at most between looks at control (pictures
+    take one: each is decoded, and the video edge keeps only the newest anyway)."""
     poller = zmq.Poller()
-    poller.register(poses, zmq.POLLIN)
+    poller.register(inp, zmq.POLLIN)
     poller.register(control, zmq.POLLIN)
     while not stop.is_set() and not cancel.is_set():
         ready = dict(poller.poll(poll_ms))
@@ -37,17 +47,15 @@ def pose_items(poses: zmq.Socket, control: zmq.Socket, intake: PoseIntake, handl
             yield from reply.items
             if reply.stop:
                 break
-        if poses in ready:
+        if inp in ready:
             batch: list = []
-            for _ in range(BATCH):
+            for _ in range(batch_size):
                 try:
-                    parts = poses.recv_multipart(zmq.NOBLOCK)
+                    parts = inp.recv_multipart(zmq.NOBLOCK)
                 except zmq.Again:
                     break
                 try:
-                    if len(parts) > 2:
-                        raise intake.refuse("bad_parts", f"{len(parts)} message parts (send one: the JSON)")
-                    item = intake.accept(parts[-1], time.monotonic())  # a SUB topic frame may come first
+                    item = intake.take(parts, time.monotonic())
                 except ProtocolError as exc:
                     publisher.status({"kind": "invalid", "reason": exc.reason, "error": str(exc)[:300],
                                       "invalid": intake.counters["invalid"]})

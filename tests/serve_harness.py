@@ -19,8 +19,10 @@ def endpoints(kind: str, where: Path) -> dict[str, str]:
     return {k: f"tcp://127.0.0.1:{base + i}" for i, k in enumerate(("poses", "events", "control", "audio"))}
 
 
-def settings(ends: dict[str, str], serve_table: dict | None = None, limits: dict | None = None) -> ServeSettings:
+def settings(ends: dict[str, str], serve_table: dict | None = None, limits: dict | None = None,
+             pose: dict | None = None) -> ServeSettings:
     table = cfg.load("default")
+    table["pose"] = {**table["pose"], **(pose or {})}
     table["serve"] = {**table["serve"], **ends, **(serve_table or {})}
     table["serve"]["limits"] = {**table["serve"].get("limits", {}), **(limits or {})}
     table["mixer"] = {"gain_jitter_db": 0.0, "pitch_jitter_cents": 0.0, "pan_width": 0.0,

@@ -162,3 +162,35 @@ def test_mocap_suite_runs_the_detector(tmp_path):
     assert sorted(doc["cases"]) == ["walk/front/30fps", "walk/side/30fps"]
     assert doc["n_truth"] == 10
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["walk__front__30fps.png", "walk__side__30fps.png"]
+
+
+def test_scaled_copies_fit_the_box_turned_to_the_picture():
+    from footfall.engine.evaluation.scaled import fitted_size
+
+    assert fitted_size(1280, 720, (480, 270)) == (480, 270)
+    assert fitted_size(720, 1280, (480, 270)) == (270, 480)  # a portrait clip gets the box turned
+    assert fitted_size(1920, 1080, (640, 360)) == (640, 360)
+    assert fitted_size(320, 240, (640, 360)) == (320, 240)  # never enlarged
+    assert fitted_size(1000, 1000, (480, 270)) == (270, 270)
+
+
+def test_ci_scores_every_suite_of_an_evaluation_folder(labelled_clip, tmp_path, monkeypatch):
+    monkeypatch.setenv("FOOTFALL_CACHE", str(tmp_path / "cache"))
+    root = labelled_clip
+    (root / "wild" / "labels").mkdir(parents=True)
+    (root / "wild" / "labels" / "walk.steps.csv").write_text((root / "labels" / "walk.steps.csv").read_text())
+    (root / "mocap").mkdir()
+    synthetic_take(root / "mocap" / "walk.bvh")
+    out = tmp_path / "ci.json"
+    floor = tmp_path / "floor.toml"
+    floor.write_text("[mocap-back.min]\nf1 = 0.5\n[wild.max]\nf1 = 1.0\n")
+    assert run_eval(["--ci", str(root), "--fps", "30", "--json", str(out), "--floor", str(floor)]) == 0
+    doc = json.loads(out.read_text())
+    assert sorted(doc["suites"]) == ["mocap", "mocap-back", "mocap-front", "video", "video-480x270",
+                                     "video-640x360", "wild"]
+    assert doc["suites"]["mocap-back"]["n_truth"] == 5 and doc["suites"]["mocap"]["n_truth"] == 25  # 5 views
+    assert doc["n_truth"] == doc["suites"]["video"]["n_truth"] + doc["suites"]["mocap"]["n_truth"]
+    copies = sorted((tmp_path / "cache" / "eval-scaled").rglob("walk.mp4"))
+    assert len(copies) == 2
+    with av.open(str(copies[0])) as c:  # 480x270 sorts first: the 64x48 clip is never enlarged
+        assert (c.streams.video[0].width, c.streams.video[0].frames or 60) == (64, 60)

@@ -110,3 +110,16 @@ def test_the_indoor_walk_plays_its_steps_live(tmp_path):
     stats = json.loads((tmp_path / "s.json").read_text())
     assert stats["steps"] >= 15
     assert stats["latency_ms"]["p95"] is not None
+
+
+def test_predict_turns_on_predictive_scheduling_over_any_config(tmp_path):
+    from footfall.engine.cli import build_parser
+    from footfall.engine.commands.live import load_live_settings
+
+    config = tmp_path / "mine.toml"
+    config.write_text("[steps]\nlive_predict = false\ncontact_offset_ms = 30.0\n")
+    args = build_parser().parse_args(["live", "clip.mp4", "--predict", "--config", str(config)])
+    steps = load_live_settings(args).render.steps
+    assert steps.live_predict and steps.mode == "live" and steps.contact_offset_ms == 30.0
+    plain = build_parser().parse_args(["live", "clip.mp4"])
+    assert not load_live_settings(plain).render.steps.live_predict

@@ -31,7 +31,7 @@ def _raw_detection(anchor: int, centre_offset, keypoints_offset) -> np.ndarray:
     return raw
 
 
-def test_best_detection_merges_overlapping_boxes_by_score_and_removes_the_letterbox():
+def test_detections_merge_overlapping_boxes_by_score_and_remove_the_letterbox():
     anchors = bp.ssd_anchors()
     boxes = np.zeros((2254, 12))
     scores = np.full((2254, 1), -20.0)
@@ -42,11 +42,14 @@ def test_best_detection_merges_overlapping_boxes_by_score_and_removes_the_letter
     boxes[far] = _raw_detection(far, (0, 0), np.zeros((4, 2)))
     scores[a], scores[b], scores[far] = 3.0, 1.0, 0.5
     pad = (0.0, 0.21875)  # a 16:9 frame letterboxed into the square
-    got = bp.best_detection(boxes, scores, 0.5, pad)
+    got = bp.detections(boxes, scores, 0.5, pad, limit=3)
     wa, wb = bp.sigmoid(3.0), bp.sigmoid(1.0)
     merged = (wa * (anchors[a] + kp_a) + wb * (anchors[b] + kp_b)) / (wa + wb)
-    assert got == pytest.approx((merged - pad) / (1 - 2 * np.array(pad)))
-    assert bp.best_detection(boxes, scores, 0.99, pad) is None
+    assert len(got) == 2  # a and b are one pose, far another
+    assert got[0] == pytest.approx((merged - pad) / (1 - 2 * np.array(pad)))
+    assert got[1] == pytest.approx((np.tile(anchors[far], (4, 1)) - pad) / (1 - 2 * np.array(pad)))
+    assert len(bp.detections(boxes, scores, 0.5, pad)) == 1  # the single-person graph's: the best only
+    assert bp.detections(boxes, scores, 0.99, pad) == []
 
 
 def test_region_geometry_agrees_between_the_crop_matrix_and_the_projection():

@@ -120,6 +120,20 @@ def test_a_newcomer_is_reported_only_after_birth_frames():
     assert counts == [0, 0, 0, 1, 1, 1]
 
 
+def test_offline_a_newcomer_is_named_from_its_first_frame_and_a_false_detection_still_never():
+    tracker = PersonTracker(PersonTrackerParams(birth_frames=4))
+    out = []
+    for i in range(8):
+        persons = [person(600 + 2 * i, 400, 100, 1.0)] if i >= 2 else []
+        if i == 5:
+            persons.append(person(1000, 300, 60, 9.0))  # one frame only
+        out += tracker.push(sample(i, persons))
+        assert len(out) == max(0, i - 2)  # three frames held back
+    out += tracker.flush()
+    assert [s.frame_index for s in out] == list(range(8))
+    assert [ids_by_tag(s) for s in out] == [{}, {}] + [{1.0: 0}] * 6
+
+
 def test_duplicate_poses_of_one_person_are_reported_once():
     tracker = PersonTracker()
     for i in range(10):

@@ -35,5 +35,7 @@ def test_workers_fork_from_a_server_that_imported_the_estimator_once():
     ctx = worker_context(preload=PoseParams().preload)
     assert ctx.get_start_method() == "forkserver"
     assert PoseParams().preload == ("ai_edge_litert.interpreter", "cv2")
-    assert PoseParams(backend="mediapipe").preload == PoseParams(max_people=2).preload == ("mediapipe",)
+    assert PoseParams(max_people=2).preload == PoseParams().preload
+    assert PoseParams(backend="mediapipe").preload == PoseParams(max_people=2, backend="mediapipe").preload \
+        == ("mediapipe",)
     assert worker_context("spawn").get_start_method() == "spawn"

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from footfall.engine.serve.intake import PoseIntake
-from footfall.engine.serve.protocol import decode, parse_control
+from footfall.engine.serve.protocol import decode, parse_control, parse_picture_header
 from footfall.engine.skeletons import load_schemes
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -18,6 +18,8 @@ EXAMPLES = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", (DOC
 
 
 def kind(doc: dict) -> str:
+    if "type" in doc and "format" in doc:
+        return "picture_header"
     if "type" in doc:
         return "pose_message"
     if "cmd" in doc:
@@ -58,6 +60,13 @@ def test_pose_examples_are_accepted_in_order():
     assert intake.counters["invalid"] == 0 and intake.counters["frames"] == 2
 
 
+def test_picture_header_examples_parse():
+    headers = [parse_picture_header(decode(json.dumps(d).encode(), 65536), 1920) for d in EXAMPLES
+               if kind(d) == "picture_header"]
+    assert [(h.format, h.width, h.height) for h in headers] == [("jpeg", 1280, 720), ("rgb24", 640, 360)]
+    assert headers[1].t_ns == 1_033_333_333
+
+
 def test_control_examples_parse():
     requests = [parse_control(decode(json.dumps(d).encode(), 65536)) for d in EXAMPLES if kind(d) == "control_request"]
     assert [r.cmd for r in requests] == ["set", "set", "status", "echo"]
@@ -68,3 +77,6 @@ def test_bad_messages_fail_the_schema_too():
         validator("pose_message").validate({"v": 2, "type": "frame", "character": "x", "t_ns": 0, "joints": []})
     with pytest.raises(jsonschema.ValidationError):
         validator("control_request").validate({"v": 1, "cmd": "format_disk"})
+    with pytest.raises(jsonschema.ValidationError):
+        validator("picture_header").validate({"v": 1, "type": "frame", "t_ns": 0, "format": "png", "width": 8,
+                                              "height": 8})

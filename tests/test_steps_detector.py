@@ -212,6 +212,19 @@ def test_live_steps_come_within_the_causal_delay(samples):
     assert delays[len(delays) // 2] <= lag_frames * FRAME_NS
 
 
+def test_predictive_live_steps_come_as_their_peak_is_confirmed(scene, samples):
+    waiting, predicted = run(samples, "live"), run(samples, "live", live_predict=True)
+    contacts = [c for c in scene.contacts() if c.on_screen]
+    hits, misses, false = match(predicted, contacts, 2.0 * FRAME_NS)
+    assert hits >= 0.9 * len(contacts) and false <= 1, (hits, misses, false)
+    params = StepParams(mode="live")
+    # the frame after the peak confirms it; the contact is placed contact_offset_ms after the peak
+    confirm = (round(params.live_peak_lag_ms * 1e6 / FRAME_NS) + 1 + 0.5) * FRAME_NS
+    assert max(e.delay_ns for e in predicted) <= confirm
+    median = sorted(e.delay_ns for e in predicted)[len(predicted) // 2]
+    assert median < sorted(e.delay_ns for e in waiting)[len(waiting) // 2] - FRAME_NS / 2
+
+
 def _standing_pose(right_heel_x: float, right_lift: float = 0.0) -> np.ndarray:
     """A person facing left (toes towards -x) standing with the left heel at x = 0.48 and the right at
     `right_heel_x`, its foot `right_lift` above the floor, in a 1280x720 frame."""

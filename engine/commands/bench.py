@@ -1,9 +1,10 @@
-"""`footfall bench render|live|mixer|fuzz|serve|serve-fuzz|scene`: speed measured side by side in one run
-(never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
+"""`footfall bench render|live|mixer|fuzz|serve|serve-frames|serve-fuzz|bank-render|scene`: speed measured side by
+side in one run (never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, repo
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks: render speed against pose alone; live latency; mixer voices against "
-                       "real time; damaged files; serve latency and rate; serve against hostile messages")
+                       "real time; damaged files; serve latency and rate; serve with pictures; serve against hostile "
+                       "messages; generated banks")
     which = p.add_subparsers(dest="bench", metavar="WHAT")
     which.required = True
     r = which.add_parser("render", help="engine speed beside MediaPipe pose alone over the same frames",
@@ -27,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    type=parse_clip_sizes,
                    help="the generated clips (default: %(default)s)")
     r.add_argument("--generated-seconds", type=float, default=20.0)
+    r.add_argument("--people", default=[1], type=parse_counts, metavar="N,...",
+                   help="people tracked (--people of render), each count measured in turn (default: 1)")
+    r.add_argument("--config", type=Path, metavar="FILE", help="TOML laid over the render preset")
     r.add_argument("--json", type=Path, help="write the rows as JSON")
     r.set_defaults(run=run_render)
     lv = which.add_parser("live", help="a walker played as live at 720p30 and 1080p60 to a paced sound card",
@@ -84,6 +89,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--no-frames", action="store_true", help="only the renders (--videos)")
     sc.add_argument("--json", type=Path)
     sc.set_defaults(run=run_scene)
+    sf = which.add_parser("serve-frames", help="footfall serve --frames: JPEG pictures in, posed per second, drops, "
+                          "latency", description="Starts footfall serve --frames in its own process on loopback, "
+                          "sends a drawn walker crossing the picture as JPEG, looped, at its own rate and faster "
+                          "(--speeds), and reports pictures posed per second, dropped, and the time from sending the "
+                          "picture that made each step to receiving the step (p50/p95) beside the step's engine_ms.")
+    sf.add_argument("--size", default="1280x720", help="picture size WxH (default 1280x720)")
+    sf.add_argument("--fps", type=float, default=30.0)
+    sf.add_argument("--seconds", type=float, default=20.0)
+    sf.add_argument("--quality", type=int, default=3, help="JPEG quantiser, 2 (best) to 31 (default 3)")
+    sf.add_argument("--workers", type=positive_int, help="[pose] workers (default: the preset's)")
+    sf.add_argument("--speeds", default="1,2", help="sending rates as multiples of --fps, one pass each (default 1,2)")
+    sf.add_argument("--json", type=Path)
+    sf.set_defaults(run=run_serve_frames)
     f = which.add_parser("serve-fuzz", help="footfall serve against generated malformed and hostile messages",
                          description="Sends N generated bad messages to footfall serve (its own process) with one "
                          "valid character walking among them; passes when the service stays up, its counters "
@@ -93,6 +111,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--json", type=Path)
     f.set_defaults(run=run_serve_fuzz)
+    g = which.add_parser("bank-render", help="Stable Audio footstep generation speed by sampler steps and batch size",
+                         description="Generates N single-step clips per row with Stable Audio Open 1.0's full DiT "
+                         "and autoencoder (random weights unless --model; prompts as T5-shaped embeddings), bf16 on "
+                         "the GPU, at each number of sampler steps and batch size, and prints the wall time per 64 "
+                         "samples against the 2 s target. --tiny --device cpu is a smoke run.")
+    g.add_argument("--model", default=None, help="a real model (as footfall bank render --model) instead")
+    g.add_argument("--tiny", action="store_true", help="the tiny test architecture instead (CPU smoke run)")
+    g.add_argument("--device", default=None, help="cuda or cpu (default: cuda when there is one)")
+    g.add_argument("--dtype", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
+    g.add_argument("--samples", type=positive_int, default=64, help="clips per row (default 64)")
+    g.add_argument("--seconds", type=float, default=1.0, help="seconds per clip (one step; default 1)")
+    g.add_argument("--steps", type=positive_ints, default=(100, 8), help="sampler steps (at least 2), comma-separated")
+    g.add_argument("--batches", type=positive_ints, default=(1, 2, 4, 8, 16, 32), help="batch sizes")
+    g.add_argument("--decode", choices=("each", "together", "both"), default="each",
+                   help="decode a batch one clip at a time (Stable Audio Open's config), all together, or both "
+                   "side by side")
+    g.add_argument("--json", type=Path)
+    g.set_defaults(run=run_bank_render)
+
+
+def run_bank_render(args: argparse.Namespace) -> int:
+    from footfall.bank.generation.bench import run
+
+    if min(args.steps) < 2:
+        print("footfall bench: --steps must be at least 2 (k-diffusion's samplers need two)", file=sys.stderr)
+        return 1
+    return run(args)
+
+
+def positive_ints(text: str) -> tuple[int, ...]:
+    """'100,8' as (100, 8) (an argparse type: anything else is a usage error)."""
+    try:
+        values = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of integers") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': need positive integers")
+    return values
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -101,7 +157,10 @@ def run_render(args: argparse.Namespace) -> int:
     from footfall.sinks.stick_figure_video import StickFigureParams
     from footfall.sources.procedural_walkers import ProceduralWalkers, WalkerSceneParams
 
-    settings = load_settings(None)
+    try:
+        settings = load_settings(args.config)
+    except EXPECTED_ERRORS as exc:
+        return report(exc)
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmp:
@@ -113,13 +172,25 @@ def run_render(args: argparse.Namespace) -> int:
                     draw_picture(ProceduralWalkers(scene), clip, StickFigureParams(width=w, height=h, fps=fps))
                     videos.insert(k, clip)
             for video in videos:
-                rows.append(bench_video(video, settings))
-                print(format_rows(rows[-1:]).splitlines()[-1] if len(rows) > 1 else format_rows(rows), flush=True)
+                for people in args.people:
+                    rows.append(bench_video(video, settings.with_people(people)))
+                    print(format_rows(rows[-1:]).splitlines()[-1] if len(rows) > 1 else format_rows(rows), flush=True)
     except EXPECTED_ERRORS as exc:
         return report(exc)
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ | {"overhead": r.overhead} for r in rows], indent=2))
     return 0
+
+
+def parse_counts(text: str) -> list[int]:
+    """'1,2' as [1, 2] (an argparse type: anything but whole numbers from 1 up is a usage error)."""
+    try:
+        counts = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of whole numbers") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': counts must be at least 1")
+    return counts
 
 
 def parse_clip_sizes(text: str) -> list[tuple[int, int, float]]:
@@ -224,6 +295,23 @@ def run_scene(args: argparse.Namespace) -> int:
         return report(exc)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
+def run_serve_frames(args: argparse.Namespace) -> int:
+    from footfall.engine.serve.bench_frames import serve_frames
+
+    try:
+        (width, height, _), = parse_clip_sizes(f"{args.size}@1")
+    except (argparse.ArgumentTypeError, ValueError):
+        return report(ValueError(f"--size {args.size}: not WxH"))
+    try:
+        speeds = tuple(float(v) for v in args.speeds.split(","))
+    except ValueError:
+        return report(ValueError(f"--speeds {args.speeds}: not a list of numbers"))
+    if not speeds or min(speeds) <= 0:
+        return report(ValueError(f"--speeds {args.speeds}: speeds must be positive"))
+    row = serve_frames(width, height, args.fps, args.seconds, args.quality, args.workers, speeds)
+    print(json.dumps(row, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(row, indent=2))
     return 0
 
 

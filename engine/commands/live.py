@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "surface is swapped in (see [scene] and [refresh] in config/default.toml)")
     p.add_argument("--clip-model", metavar="PATH_OR_NAME", help="open_clip model for --scenes: a folder, a "
                    ".safetensors file, hf-hub:ORG/REPO or ARCH:TAG (default: [scene] clip_model)")
+    p.add_argument("--predict", action="store_true",
+                   help="schedule each step for the contact its heel's peak predicts instead of waiting to see the "
+                   "foot land: about 35 ms sooner, less exact ([steps] live_predict)")
     p.add_argument("--config", type=Path, help="TOML file laid over the live preset")
     p.add_argument("--quiet", action="store_true", help="no status line")
     p.set_defaults(run=run)
@@ -56,6 +59,8 @@ def load_live_settings(args: argparse.Namespace):
     table = load("live", args.config)
     table.setdefault("render", {}).update({k: v for k, v in {"surface": args.surface,
                                                              "footwear": args.footwear}.items() if v is not None})
+    if args.predict:
+        table.setdefault("steps", {})["live_predict"] = True
     card = table.setdefault("sound_card", {})
     if args.device is not None:
         card["device"] = args.device

@@ -18,11 +18,13 @@ SERVE_ERRORS = EXPECTED_ERRORS + (SecurityError, SkeletonError, zmq.ZMQError)
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "serve", help="run the engine as a ZeroMQ service (3-D skeletons in; steps, status and audio out)",
+        "serve", help="run the engine as a ZeroMQ service (3-D skeletons or pictures in; steps, status and audio out)",
         description="Takes characters' skeletons from games and virtual-production tools over ZeroMQ and publishes "
         "their steps and the mixed footstep audio. Endpoints (all [serve] settings): poses in tcp://127.0.0.1:5555 "
         "(PULL, or SUB), events out :5556 (PUB topics step, scene, status), control :5557 (REP), audio out :5558 "
-        "(PUB topic audio). The protocol is in docs/protocol.md. Ctrl-C or a shutdown request stops it.")
+        "(PUB topic audio). With --frames it takes pictures (JPEG or raw RGB) instead of skeletons and finds the "
+        "steps with pose and the causal 2-D detector. The protocol is in docs/protocol.md. Ctrl-C or a shutdown "
+        "request stops it.")
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML laid over the default preset ([serve], "
                    "[steps3d], [mixer], [render] surface/footwear)")
     p.add_argument("--bank", help="sound bank directory or folder of recordings (default: the built-in bank)")
@@ -30,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "everyone's surface (and footwear) swaps in the folder's bank for it ([refresh])")
     p.add_argument("--vmc", nargs="?", const="127.0.0.1:39539", metavar="HOST:PORT",
                    help="also take VMC (OSC over UDP, default 127.0.0.1:39539) as character [serve] vmc_character")
+    p.add_argument("--frames", nargs="?", const="tcp://127.0.0.1:5559", metavar="ENDPOINT",
+                   help="take pictures instead of skeletons: PULL at ENDPOINT (default tcp://127.0.0.1:5559, "
+                   "[serve] frames), each message a JSON header and a JPEG or rgb24 payload; pictures that come "
+                   "faster than pose are dropped and counted")
     p.add_argument("--insecure", action="store_true",
                    help="allow binding beyond loopback without CURVE (anyone who can reach the port can use it)")
     p.set_defaults(run=run)
@@ -51,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         table = config.load("default", args.config)
         if args.vmc:
             table.setdefault("serve", {})["vmc"] = args.vmc
+        if args.frames:
+            table.setdefault("serve", {})["frames"] = args.frames
         settings = ServeSettings.from_config(table, str(args.config) if args.config else "default preset")
 
         def ready(endpoints: dict) -> None:

@@ -8,9 +8,12 @@ Two suites, one per run:
   (as a game sends them) into the 3-D contact detector, per frame rate; views and noise do not apply.
   Joint names are mapped by config/skeletons.toml, or first by `--skeletons FILE`. `--skeleton3d --events DIR`
   scores the takes' exported events instead (e.g. `footfall play-bvh --json DIR/` through `footfall serve`).
-`--ci DIR` runs both on an evaluation folder laid out like ../shared/eval (videos/ with labels/<stem>.steps.csv,
-mocap/**/*.bvh). `--floor FILE` (config/eval_floor.toml) turns any of these into a regression gate: exit 1 with one
-line per figure past its floor, checked per suite.
+`--ci DIR` runs every suite of an evaluation folder laid out like ../shared/eval (videos/ with
+labels/<stem>.steps.csv, mocap/**/*.bvh): video; video-640x360 and video-480x270, the labelled videos scaled to fit
+(scaled.py); wild, the videos labelled in wild/labels; mocap, and its front and back views alone (mocap-front,
+mocap-back). The pooled figures at the top of the JSON are video and mocap's. `--floor FILE`
+(config/eval_floor.toml) turns any of these into a regression gate: exit 1 with one line per figure past its floor,
+checked per suite.
 """
 from __future__ import annotations
 
@@ -61,7 +64,8 @@ def register(subparsers: Any) -> None:
                         "JSON lines of StepEvent.to_dict) instead of running the detector")
     p.add_argument("--mocap", type=Path, metavar="DIR", help="folder of BVH takes (searched recursively)")
     p.add_argument("--ci", type=Path, metavar="DIR",
-                   help="both suites on an evaluation folder: DIR/videos + DIR/labels and DIR/mocap")
+                   help="every suite of an evaluation folder: DIR/videos + DIR/labels (also scaled to fit 640x360 "
+                        "and 480x270), DIR/wild/labels, and DIR/mocap (also per view: mocap-front, mocap-back)")
     p.add_argument("--views", default="side,front,back,oblique,high",
                    help="virtual cameras (mocap); also: follow, a handheld camera carried behind the walker")
     p.add_argument("--fps", default="30,60", help="frame rates of the virtual cameras (mocap)")
@@ -124,10 +128,34 @@ def extract(video: Path, cache: Path | None) -> list[PoseSample]:
     return extract_poses(video, cache_dir=cache)
 
 
-def labelled_videos(root: Path) -> list[Path]:
-    """Videos under root/videos that have labels in root/labels."""
-    labels_dir = root / "labels"
+def labelled_videos(root: Path, labels_dir: Path | None = None) -> list[Path]:
+    """Videos under root/videos that have labels in `labels_dir` (default root/labels)."""
+    labels_dir = root / "labels" if labels_dir is None else labels_dir
     return sorted(v for v in (root / "videos").iterdir() if labels_mod.labels_path(v, labels_dir).is_file())
+
+
+SCALED_SUITES = {"video-640x360": (640, 360), "video-480x270": (480, 270)}
+VIEW_SUITES = ("front", "back")  # views the CI gate also scores on their own (the mocap suite pools every view)
+
+
+def ci_video_suites(root: Path, cache: Path | None) -> dict[str, list[Case]]:
+    """The evaluation folder's video suites: the labelled clips, their low-resolution copies, the wild clips."""
+    from footfall.engine.evaluation.scaled import scaled_copy
+
+    videos = labelled_videos(root)
+    suites = {"video": video_cases(videos, root / "labels", None, cache)}
+    for name, box in SCALED_SUITES.items():
+        suites[name] = video_cases([scaled_copy(v, box) for v in videos], root / "labels", None, cache)
+    wild = root / "wild" / "labels"
+    if wild.is_dir():
+        suites["wild"] = video_cases(labelled_videos(root, wild), wild, None, cache)
+    return suites
+
+
+def view_of(case_name: str) -> str:
+    """The virtual camera of a mocap case (`take/view/fps` names)."""
+    parts = case_name.split("/")
+    return parts[-2] if len(parts) >= 3 else ""
 
 
 NTSC_RATES = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001)}
@@ -359,8 +387,7 @@ def fit_noise(args: argparse.Namespace) -> int:
 def gather(args: argparse.Namespace) -> dict[str, list[Case]]:
     """The cases of each suite asked for."""
     if args.ci is not None:
-        return {"video": video_cases(labelled_videos(args.ci), args.ci / "labels", None, args.cache),
-                "mocap": mocap_cases(args, args.ci / "mocap")}
+        return {**ci_video_suites(args.ci, args.cache), "mocap": mocap_cases(args, args.ci / "mocap")}
     if args.videos:
         return {"video": video_cases(args.videos, args.labels, args.events, args.cache)}
     return {"mocap": mocap_cases(args, args.mocap)}
@@ -399,10 +426,14 @@ def run(args: argparse.Namespace) -> int:
         needs_detector = any(c.samples is not None for cases in suites.values() for c in cases)
         params = step_params(args) if needs_detector else None
         results = {name: score(cases, args, params) for name, cases in suites.items()}
+        if args.ci is not None:
+            for view in VIEW_SUITES:
+                results[f"mocap-{view}"] = [r for r in results["mocap"] if view_of(r.name) == view]
     except (OSError, ValueError, KeyError, tomllib.TOMLDecodeError, ImportError) as exc:
         print(f"footfall eval: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    doc = metrics.report([r for rs in results.values() for r in rs])
+    pooled = [name for name in results if name in ("video", "mocap")] or list(results)  # not copies and subsets
+    doc = metrics.report([r for name in pooled for r in results[name]])
     doc["mode"] = args.mode
     doc["suites"] = {name: metrics.figures(rs) for name, rs in results.items()}
     for name, rs in results.items():

@@ -3,7 +3,9 @@
 Offline (render): every channel blocks, nothing is dropped, the mixer renders as far as the detector's watermark
 allows, as fast as the stages go. Live: the video edge keeps only the newest frame (control messages and the end of
 stream are never dropped), pose takes a frame only when a worker is idle, and the sound card's callback paces the
-mixer. Everything else (stages, routes, sinks for events) is the same graph.
+mixer. Serving frames (`footfall serve --frames`): the video edge and pose behave as live (pictures can arrive
+faster than pose), but there is no sound card: the mixer renders by the detector's watermark, as offline.
+Everything else (stages, routes, sinks for events) is the same graph.
 """
 from __future__ import annotations
 
@@ -28,8 +30,15 @@ class GraphPolicy:
 
     @property
     def live(self) -> bool:
+        """The sound card's clock paces the mixer."""
         return self.clock == "device"
+
+    @property
+    def newest_frames(self) -> bool:
+        """The video edge keeps the newest frame, so pose takes one only when a worker is idle (PosePool.map_live)."""
+        return self.video_edge == "latest"
 
 
 OFFLINE = GraphPolicy("offline")
 LIVE = GraphPolicy("live", video_edge="latest", video_capacity=1, clock="device")
+SERVE_FRAMES = GraphPolicy("serve-frames", video_edge="latest", video_capacity=1, clock="media")

@@ -8,7 +8,8 @@ and no state beyond `AuxiliaryFilter`.
 
 A region of interest (`Roi`) is a square in image pixels: centre, side and rotation. The detector finds the first
 one (from its hip-centre and scale keypoints); after that each frame's landmarks give the next frame's region (from
-the two auxiliary landmarks, smoothed), and the detector runs again only when the pose is lost.
+the two auxiliary landmarks, smoothed), and the detector runs again only when the pose is lost (or, tracking several
+people, now and then to find newcomers).
 """
 from __future__ import annotations
 
@@ -100,17 +101,18 @@ def detector_input(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     return (crop.astype(np.float32) / 127.5 - 1.0)[None], pad
 
 
-def best_detection(raw_boxes: np.ndarray, raw_scores: np.ndarray, min_score: float,
-                   pad: tuple[float, float]) -> np.ndarray | None:
-    """(4, 2) keypoints, normalised to the image, of the detector's best pose, or None below `min_score`.
+def detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, min_score: float, pad: tuple[float, float],
+               limit: int = 1) -> list[np.ndarray]:
+    """Up to `limit` poses the detector found, best first: each (4, 2) keypoints normalised to the image.
 
     The detector's raw outputs are decoded against its anchors; the best-scoring box and the boxes overlapping it by
-    more than `NMS_IOU` are merged, weighted by score (MediaPipe's weighted non-maximum suppression, of which the pose
-    graph keeps the first result); the letterbox is then taken off."""
+    more than `NMS_IOU` are merged, weighted by score (MediaPipe's weighted non-maximum suppression, of which the
+    single-person pose graph keeps the first result), and so on with the boxes left; the letterbox is then taken
+    off."""
     scores = sigmoid(np.clip(raw_scores.reshape(-1), -SCORE_CLIP, SCORE_CLIP))
     keep = np.flatnonzero(scores >= min_score)
     if keep.size == 0:
-        return None
+        return []
     raw = raw_boxes.reshape(-1, 12)[keep] / DETECTOR_SIZE
     anchors = ssd_anchors()[keep]
     centre = raw[:, :2] + anchors
@@ -118,11 +120,16 @@ def best_detection(raw_boxes: np.ndarray, raw_scores: np.ndarray, min_score: flo
     boxes = np.concatenate([centre - half, centre + half], axis=1)  # xmin, ymin, xmax, ymax
     keypoints = raw[:, 4:12].reshape(-1, 4, 2) + anchors[:, None, :]
     scores = scores[keep]
-    top = int(np.argmax(scores))
-    near = iou(boxes[top], boxes) > NMS_IOU
-    weights = scores[near] / scores[near].sum()
-    merged = np.einsum("n,nkd->kd", weights, keypoints[near])
-    return (merged - pad) / (1.0 - 2.0 * np.asarray(pad))
+    found = []
+    left = np.ones(scores.shape[0], dtype=bool)
+    while left.any() and len(found) < limit:
+        top = int(np.argmax(np.where(left, scores, -1.0)))
+        near = left & (iou(boxes[top], boxes) > NMS_IOU)
+        weights = scores[near] / scores[near].sum()
+        merged = np.einsum("n,nkd->kd", weights, keypoints[near])
+        found.append((merged - pad) / (1.0 - 2.0 * np.asarray(pad)))
+        left &= ~near
+    return found
 
 
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:

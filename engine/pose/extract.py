@@ -18,7 +18,7 @@ from footfall.engine.pose.pool import PosePool
 from footfall.engine.cache_dir import cache_root
 from footfall.sources.video_file import VideoFileSource, VideoSourceParams
 
-CACHE_VERSION = 2  # 2: every person with its track id (1 kept the first person only)
+CACHE_VERSION = 3  # 3: offline, a newcomer is named from its first frame; 2: every person with its track id
 
 
 def default_cache_dir() -> Path:
@@ -31,7 +31,7 @@ def _key(video: Path, pose: PoseParams, source: VideoSourceParams) -> str:
     h.update(f"{video.resolve()}|{st.st_size}|{st.st_mtime_ns}|{CACHE_VERSION}".encode())
     pose_key = asdict(pose) | {"workers": 0}
     if not pose.several:
-        del pose_key["tracking"]  # the single-person path runs no tracker: its settings change nothing
+        del pose_key["tracking"], pose_key["people_search_ms"]  # one person: no tracker, no search for newcomers
     h.update(repr((pose_key, asdict(source))).encode())
     return h.hexdigest()[:24]
 

@@ -1,4 +1,4 @@
-"""MediaPipe's single-person pose, run on the wheel's own two models through LiteRT instead of MediaPipe's graph.
+"""MediaPipe's pose, run on the wheel's own two models through LiteRT instead of MediaPipe's graph.
 
 Why: MediaPipe's graph costs 17.6 ms a tracked 720p frame on one core here (19.1 ms with both cores busy), of which
 the landmark model itself, run by LiteRT's XNNPACK, is 13.9 ms; the rest is graph overhead footfall does not need.
@@ -8,8 +8,15 @@ The models, their inputs and the processing around them are MediaPipe's (blazepo
 tracked, cut the region out, run the landmark model, keep the pose while its presence score exceeds
 `min_tracking_confidence`, and track the region with the smoothed auxiliary landmarks. Landmark smoothing is off,
 as footfall asks of MediaPipe too.
+
+Several people (`max_people` above 1) are as many such regions, each tracked the same way. The detector runs when
+nobody is tracked and, while fewer than `max_people` are, every `search_ms` to find newcomers: the Tasks
+PoseLandmarker runs it on every such frame, which made two people cost 1.6 times one person with one on screen. A
+region that drifts onto a person another region already holds is dropped.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,10 +38,33 @@ def _outputs_by_shape(interpreter, shapes: dict[str, tuple[int, ...]]) -> dict[s
     return {name: found[shape] for name, shape in shapes.items()}
 
 
-class LiteRTPose:
-    """One tracker (same interface as `MediaPipePose`); feed it consecutive frames of one stream."""
+SAME_PERSON = 0.25  # two regions whose hip centres are closer than this part of the smaller one's side hold one person
 
-    def __init__(self, min_detection_confidence: float, min_tracking_confidence: float) -> None:
+
+@dataclass
+class _Tracked:
+    roi: blazepose.Roi
+    aux_filter: blazepose.AuxiliaryFilter
+
+
+def _same_person(a: blazepose.Roi, b: blazepose.Roi) -> bool:
+    return float(np.hypot(a.cx - b.cx, a.cy - b.cy)) < SAME_PERSON * min(a.side, b.side)
+
+
+def _region(found: blazepose.Landmarks) -> blazepose.Roi:
+    """The region a pose's own (unsmoothed) auxiliary landmarks describe."""
+    return blazepose.roi_from_points(found.auxiliary_px[0, :2], found.auxiliary_px[1, :2])
+
+
+class LiteRTPose:
+    """One tracker of up to `max_people` people (same interface as `MediaPipePose`); feed it consecutive frames of
+    one stream. With one person, that person is track 0; with several, ids are per frame (the pool's PersonTracker
+    names them)."""
+
+    def __init__(self, min_detection_confidence: float, min_tracking_confidence: float, max_people: int = 1,
+                 search_ms: float = 500.0) -> None:
+        if max_people < 1 or search_ms < 0:
+            raise ValueError("max_people must be at least 1 and search_ms not negative")
         import cv2
         from ai_edge_litert.interpreter import Interpreter  # imported here: only pose workers need it
 
@@ -51,32 +81,47 @@ class LiteRTPose:
                                                            "heatmap": (1, 64, 64, 39), "world": (1, 117)})
         self._min_detection = min_detection_confidence
         self._min_tracking = min_tracking_confidence
-        self._roi: blazepose.Roi | None = None
-        self._aux_filter = blazepose.AuxiliaryFilter()
+        self._max_people = max_people
+        self._search_ns = int(search_ms * 1e6)
+        self._tracked: list[_Tracked] = []
+        self._searched_ns: int | None = None
 
     def process(self, image: np.ndarray, frame_index: int, t_ns: int, width: int, height: int) -> PoseSample:
-        """The pose in `image` (RGB uint8), landmarks normalised to the image, as track 0; none if nobody is seen."""
+        """The poses in `image` (RGB uint8), landmarks normalised to the image; none if nobody is seen."""
         h, w = image.shape[:2]
-        roi = self._roi if self._roi is not None else self._detect(image)
-        found = self._pose(image, roi, w, h) if roi is not None else None
-        if found is None:
-            self._roi = None
-            self._aux_filter.reset()
-            return PoseSample(frame_index, t_ns, width, height, ())
-        aux = self._aux_filter(found.auxiliary_px)
-        self._roi = blazepose.roi_from_points(aux[0, :2], aux[1, :2])
-        return PoseSample(frame_index, t_ns, width, height, (PersonPose(0, found.image, found.world),))
+        search = not self._tracked or (len(self._tracked) < self._max_people and
+                                       (self._searched_ns is None or t_ns - self._searched_ns >= self._search_ns
+                                        or t_ns < self._searched_ns))
+        people: list[tuple[blazepose.Landmarks, _Tracked]] = []
+        for tracked in self._tracked:
+            found = self._pose(image, tracked.roi, w, h)
+            if found is not None and not any(_same_person(_region(found), _region(f)) for f, _ in people):
+                people.append((found, tracked))
+        if search:
+            self._searched_ns = t_ns
+            for roi in self._detect(image):
+                if len(people) >= self._max_people:
+                    break
+                if any(_same_person(roi, _region(f)) for f, _ in people):
+                    continue
+                found = self._pose(image, roi, w, h)
+                if found is not None and not any(_same_person(_region(found), _region(f)) for f, _ in people):
+                    people.append((found, _Tracked(roi, blazepose.AuxiliaryFilter())))
+        for found, tracked in people:
+            aux = tracked.aux_filter(found.auxiliary_px)
+            tracked.roi = blazepose.roi_from_points(aux[0, :2], aux[1, :2])
+        self._tracked = [tracked for _, tracked in people]
+        persons = tuple(PersonPose(i, found.image, found.world) for i, (found, _) in enumerate(people))
+        return PoseSample(frame_index, t_ns, width, height, persons)
 
-    def _detect(self, image: np.ndarray) -> blazepose.Roi | None:
+    def _detect(self, image: np.ndarray) -> list[blazepose.Roi]:
         tensor, pad = blazepose.detector_input(image)
         self._detector.set_tensor(self._det_in, tensor)
         self._detector.invoke()
         boxes, scores = (self._detector.get_tensor(self._det_out[k]) for k in ("boxes", "scores"))
-        keypoints = blazepose.best_detection(boxes, scores, self._min_detection, pad)
-        if keypoints is None:
-            return None
         size = np.array(image.shape[1::-1], dtype=np.float64)
-        return blazepose.roi_from_points(keypoints[0] * size, keypoints[1] * size)
+        return [blazepose.roi_from_points(k[0] * size, k[1] * size)
+                for k in blazepose.detections(boxes, scores, self._min_detection, pad, self._max_people)]
 
     def _pose(self, image: np.ndarray, roi: blazepose.Roi, w: int, h: int) -> blazepose.Landmarks | None:
         self._landmarks.set_tensor(self._lm_in, blazepose.landmark_input(image, roi))

@@ -3,11 +3,11 @@
 Runs entirely offline: model_complexity 1 is the model the wheel carries (0 and 2 would try to download).
 MediaPipe's own landmark smoothing is off: footfall filters causally itself, with known delay.
 
-`PoseParams` picks the estimator. For one person (`max_people` 1, its person always track 0), `backend` "litert"
-(the default) runs the same two models with MediaPipe's processing through LiteRT (`litert_pose.py`: 22% less CPU a
-frame, landmarks within a pixel of MediaPipe's), "mediapipe" the legacy solution here. More people run the Tasks
-PoseLandmarker (`tasks_landmarker.py`) for that many people, whose ids `PersonTracker` assigns on the ordered stream
-(`pool.py`).
+`PoseParams` picks the estimator. `backend` "litert" (the default) runs the wheel's two models with MediaPipe's
+processing through LiteRT (`litert_pose.py`: 22% less CPU a frame, landmarks within a pixel of MediaPipe's), for one
+person or, with `max_people` above 1, for that many, each tracked in its own region. `backend` "mediapipe" runs
+MediaPipe itself: the legacy solution here for one person, the Tasks PoseLandmarker (`tasks_landmarker.py`) for
+more. With several people, ids come from `PersonTracker` on the ordered stream (`pool.py`); one person is track 0.
 """
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ class PoseParams:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     in_flight_per_worker: int = 2
-    max_people: int = 1  # 1: single-person pose (fastest); more: Tasks PoseLandmarker + PersonTracker
-    backend: Literal["litert", "mediapipe"] = "litert"  # single person: who runs the models (see module docstring)
+    max_people: int = 1  # 1: single-person pose (fastest); more: that many, with ids from PersonTracker
+    backend: Literal["litert", "mediapipe"] = "litert"  # who runs the models (see module docstring)
+    people_search_ms: float = 500.0  # litert, several people: while fewer are tracked, look for newcomers this often
     tracking: PersonTrackerParams = field(default_factory=PersonTrackerParams)  # used when max_people > 1
 
     def __post_init__(self) -> None:
@@ -41,6 +42,8 @@ class PoseParams:
         for name in ("min_detection_confidence", "min_tracking_confidence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within 0..1")
+        if not self.people_search_ms >= 0:
+            raise ValueError("people_search_ms must not be negative")
         if self.backend not in ("litert", "mediapipe"):
             raise ValueError(f"backend must be litert or mediapipe, not {self.backend!r}")
         if not isinstance(self.tracking, PersonTrackerParams):
@@ -49,14 +52,19 @@ class PoseParams:
     @property
     def preload(self) -> tuple[str, ...]:
         """The modules a pose worker imports to run this estimator (what the pool's forkserver preloads)."""
-        if self.several or self.backend == "mediapipe":
+        if self.backend == "mediapipe":
             return ("mediapipe",)
         return ("ai_edge_litert.interpreter", "cv2")
 
     @property
     def several(self) -> bool:
-        """Whether several people are tracked (Tasks PoseLandmarker + PersonTracker) rather than one."""
+        """Whether several people are tracked (ids from PersonTracker) rather than one."""
         return self.max_people > 1
+
+    @property
+    def uses_tasks(self) -> bool:
+        """Whether the Tasks PoseLandmarker runs (several people through MediaPipe), which needs its `.task` bundle."""
+        return self.several and self.backend == "mediapipe"
 
     def tasks_params(self, bundle_path: str) -> TasksPoseParams:
         """The Tasks PoseLandmarker's parameters with the same thresholds the legacy solution gets: detection for
@@ -102,12 +110,14 @@ class MediaPipePose:
 
 
 def pose_estimator(params: PoseParams, bundle_path: str = ""):
-    """The estimator `params` asks for: `LiteRTPose` or `MediaPipePose` for one person, `TasksPose` on
-    `bundle_path` for several. All three have `process(image, frame_index, t_ns, width, height)` and `close()`."""
-    if params.several:
+    """The estimator `params` asks for: `LiteRTPose` (any number of people), or MediaPipe's: `MediaPipePose` for one
+    person, `TasksPose` on `bundle_path` for several. All three have `process(image, frame_index, t_ns, width,
+    height)` and `close()`."""
+    if params.uses_tasks:
         return TasksPose(params.tasks_params(bundle_path))
     if params.backend == "mediapipe":
         return MediaPipePose(params)
     from footfall.engine.pose.litert_pose import LiteRTPose  # imported here: it loads OpenCV
 
-    return LiteRTPose(params.min_detection_confidence, params.min_tracking_confidence)
+    return LiteRTPose(params.min_detection_confidence, params.min_tracking_confidence, params.max_people,
+                      params.people_search_ms)

@@ -4,19 +4,21 @@ Each frame's persons are matched to the live tracks by the Hungarian method on a
 against where the track's constant-velocity motion predicts them, in units of the person's torso length (so the same
 cost means the same thing near and far from the camera), plus how much the torso length changed. Pairs beyond the
 gate never match; the gate widens the longer a track goes unseen, and motion is extrapolated only a short way (a
-standing person's jittery landmarks make a velocity that is mostly noise). A new person becomes a track (and gets an id) only once seen on `birth_frames` consecutive frames,
-so a one-frame false detection never reaches step detection; a track dies after `death_ms` unseen; ids are never
-reused. Pure and synchronous: it runs in the parent on the ordered stream, since each pose worker sees every Nth
+standing person's jittery landmarks make a velocity that is mostly noise). A new person becomes a track (and gets
+an id) only once seen on `birth_frames` consecutive frames, so a one-frame false detection never reaches step
+detection (offline, the frames that confirmed it are held back and name it too, so its first steps are not lost);
+a track dies after `death_ms` unseen; ids are never reused. Pure and synchronous: it runs in the parent on the ordered stream, since each pose worker sees every Nth
 frame only.
 """
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from footfall.engine.messages import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PoseSample
+from footfall.engine.messages import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, PersonPose, PoseSample
 
 NS_PER_MS = 1_000_000
 _NO_MATCH = 1e9
@@ -78,15 +80,42 @@ class _Track:
 
 
 class PersonTracker:
-    """`update(sample)` returns the sample with confirmed tracks' ids filled in and unconfirmed persons left out."""
+    """`update(sample)` returns the sample with confirmed tracks' ids filled in and unconfirmed persons left out (live:
+    a newcomer appears once confirmed). Offline, `push(sample)` and `flush()` give the same samples `birth_frames - 1`
+    frames later, in which a newcomer appears from its first frame: the frames that confirmed it are still held."""
 
     def __init__(self, params: PersonTrackerParams | None = None) -> None:
         self.params = params or PersonTrackerParams()
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._last_ns: int | None = None
+        self._held: deque[tuple[PoseSample, list[tuple[_Track, PersonPose]]]] = deque()
 
     def update(self, sample: PoseSample) -> PoseSample:
+        return self._named(sample, self._observe_frame(sample))
+
+    def push(self, sample: PoseSample) -> list[PoseSample]:
+        """The samples that are final now: each names every person whose track was confirmed by then."""
+        self._held.append((sample, self._observe_frame(sample)))
+        out = []
+        while len(self._held) > self.params.birth_frames - 1:
+            out.append(self._named(*self._held.popleft()))
+        return out
+
+    def flush(self) -> list[PoseSample]:
+        """The end of the stream: the samples still held."""
+        out = [self._named(*held) for held in self._held]
+        self._held.clear()
+        return out
+
+    @staticmethod
+    def _named(sample: PoseSample, reported: list[tuple[_Track, PersonPose]]) -> PoseSample:
+        out = [replace(person, track_id=tr.track_id) for tr, person in reported if tr.track_id is not None]
+        out.sort(key=lambda p: p.track_id)
+        return replace(sample, persons=tuple(out))
+
+    def _observe_frame(self, sample: PoseSample) -> list[tuple[_Track, PersonPose]]:
+        """Matches the frame's persons to the tracks, starts and confirms tracks; every (track, person) seen."""
         if self._last_ns is not None and sample.t_ns <= self._last_ns:
             raise ValueError(f"frame {sample.frame_index}: time {sample.t_ns} ns does not follow {self._last_ns} ns")
         self._last_ns = sample.t_ns
@@ -124,9 +153,7 @@ class PersonTracker:
             tr.track_id = self._next_id
             self._next_id += 1
         self._tracks = survivors
-        out = [replace(person, track_id=tr.track_id) for tr, person in reported if tr.track_id is not None]
-        out.sort(key=lambda p: p.track_id)
-        return replace(sample, persons=tuple(out))
+        return reported
 
     @property
     def live_ids(self) -> tuple[int, ...]:

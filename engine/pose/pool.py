@@ -11,10 +11,10 @@ instead of each spawned worker importing it again: on a 2-core machine that impo
 starting up. The forkserver is shared by every pool in a process and keeps the first pool's preload; workers import
 anything else themselves. Where forkserver is unavailable, workers are spawned.
 
-With `max_people` above 1 the workers run the Tasks PoseLandmarker, whose persons come unnamed and unordered; the
-pool names them with a `PersonTracker` on its frame-ordered output, the one place every caller (render, bench, pose
-extraction) reads poses from, and the only one that sees every frame. The PoseLandmarker's `.task` bundle is built
-here, before any worker starts, so two workers never race to write it.
+With `max_people` above 1 the workers' persons come unnamed and unordered; the pool names them with a `PersonTracker`
+on its frame-ordered output, the one place every caller (render, bench, pose extraction) reads poses from, and the
+only one that sees every frame. The Tasks PoseLandmarker's `.task` bundle (backend "mediapipe" with several people)
+is built here, before any worker starts, so two workers never race to write it.
 """
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ class PosePool:
     def __init__(self, params: PoseParams, max_height: int, max_width: int, start_method: str | None = None) -> None:
         self.params = params
         bundle_path = ""
-        if params.several:
+        if params.uses_tasks:
             try:
                 bundle_path = str(pose_task_bundle())
             except PoseModelMissing as exc:
@@ -144,6 +144,8 @@ class PosePool:
                 order.append(frame.index)
                 submitted += 1
             if not order and exhausted:
+                if tracker is not None:
+                    yield from tracker.flush()
                 return
             slot, sample, error = self._get_result(poll_s)
             free.append(slot)
@@ -152,7 +154,10 @@ class PosePool:
             pending[sample.frame_index] = sample
             while order and order[0] in pending:
                 sample = pending.pop(order.popleft())
-                yield sample if tracker is None else tracker.update(sample)
+                if tracker is None:
+                    yield sample
+                else:
+                    yield from tracker.push(sample)
 
     def map_live(self, frames: Iterable[VideoFrame], poll_s: float = 0.5) -> Iterator[PoseSample]:
         """`map` for a live source: a frame is taken from `frames` only once a worker is idle, and given to that

@@ -54,12 +54,15 @@ class Service:
                                for i, k in enumerate(("poses", "events", "control", "audio"))]
         lines += [f"{k} = {json.dumps(v)}" for k, v in self.config.get("serve", {}).items()]
         lines += ["[serve.limits]"] + [f"{k} = {v}" for k, v in self.config.get("limits", {}).items()]
+        for table, values in self.config.items():  # any other table, e.g. [pose]
+            if table not in ("serve", "limits"):
+                lines += [f"[{table}]"] + [f"{k} = {json.dumps(v)}" for k, v in values.items()]
         path.write_text("\n".join(lines) + "\n")
         self.process = subprocess.Popen([sys.executable, "-m", "footfall.engine.cli", "serve", "--config", str(path)],
                                         stderr=subprocess.PIPE, text=True)
         assert self.process.stderr is not None
         line = self.process.stderr.readline()
-        if "poses" not in line:
+        if " events " not in line:
             raise RuntimeError(f"footfall serve did not start: {line.strip()}")
         return self
 

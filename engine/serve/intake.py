@@ -1,9 +1,9 @@
 """Pose messages to graph items: characters by name, their skeletons mapped once, frames to feet in metres, Y up.
 
-Pure bookkeeping with no sockets: `accept(data, now_s)` returns the graph item a message makes (a SkeletonSample, a
-CharacterEnd, or None for a skeleton description) or raises ProtocolError with the reason. Every message is counted
-exactly once in `counters`: `received` = `frames` + `skeletons` + `ends` + `invalid` (split by reason as
-`invalid.<reason>`, rate-limited frames among them).
+Pure bookkeeping with no sockets: `accept(data, now_s)` (or `take(parts, now_s)`, a ZeroMQ message's parts) returns
+the graph item a message makes (a SkeletonSample, a CharacterEnd, or None for a skeleton description) or raises
+ProtocolError with the reason. Every message is counted exactly once in `counters`: `received` = `frames` +
+`skeletons` + `ends` + `invalid` (split by reason as `invalid.<reason>`, rate-limited frames among them).
 """
 from __future__ import annotations
 
@@ -60,10 +60,10 @@ class PoseIntake:
         self.newest_ns = 0
         self._next_id = 0
         self._names: dict[int, str] = {}  # every track id ever given (steps still in flight after an end need it)
-        self._arrivals: OrderedDict[tuple[int, int], int] = OrderedDict()  # (track, t_ns) -> perf_counter_ns
+        self._arrivals: OrderedDict[tuple[int, int], int] = OrderedDict()  # (track, t_ns) -> monotonic_ns
 
     def arrival_ns(self, track_id: int, t_ns: int) -> int | None:
-        """When the frame (track_id, t_ns) arrived (time.perf_counter_ns), for the recent few thousand frames."""
+        """When the frame (track_id, t_ns) arrived (time.monotonic_ns), for the recent few thousand frames."""
         return self._arrivals.get((track_id, t_ns))
 
     def accept(self, data: bytes, now_s: float) -> SkeletonSample | CharacterEnd | None:
@@ -75,6 +75,12 @@ class PoseIntake:
             self.counters["invalid"] += 1
             raise
         return item
+
+    def take(self, parts: list[bytes], now_s: float) -> SkeletonSample | CharacterEnd | None:
+        """`accept` for a ZeroMQ message: one part, the JSON (a SUB topic part may come first)."""
+        if len(parts) > 2:
+            raise self.refuse("bad_parts", f"{len(parts)} message parts (send one: the JSON)")
+        return self.accept(parts[-1], now_s)
 
     def refuse(self, reason: str, detail: str) -> ProtocolError:
         """Counts a message refused before it could be parsed (e.g. too many parts) and returns its error."""
@@ -148,7 +154,7 @@ class PoseIntake:
             raise ProtocolError("rate_limited", f"{c.name!r} sends more than {self.limits.rate_limit_hz:g} frames/s")
         self.counters["frames"] += 1
         self.newest_ns = max(self.newest_ns, msg.t_ns)
-        self._arrivals[(c.track_id, msg.t_ns)] = time.perf_counter_ns()
+        self._arrivals[(c.track_id, msg.t_ns)] = time.monotonic_ns()
         if len(self._arrivals) > ARRIVALS_KEPT:
             self._arrivals.popitem(last=False)
         return SkeletonSample(msg.t_ns, (CharacterJoints(c.track_id, feet, ground, msg.screen),))

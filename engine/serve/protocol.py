@@ -43,6 +43,19 @@ class FrameMessage:
 
 
 @dataclass(frozen=True)
+class PictureHeader:
+    """The JSON part of a picture message on the frames socket (`serve --frames`); the payload follows it."""
+
+    t_ns: int
+    format: str  # "jpeg" or "rgb24"
+    width: int
+    height: int
+
+
+PICTURE_FORMATS = ("jpeg", "rgb24")
+
+
+@dataclass(frozen=True)
 class EndMessage:
     character: str
 
@@ -133,8 +146,8 @@ def _skeleton(doc: dict, max_bones: int) -> SkeletonMessage:
     return SkeletonMessage(character, tuple(names), scheme, up, units)
 
 
-def _frame(doc: dict, max_bones: int) -> FrameMessage:
-    character = _name(doc, "character")
+def _time_ns(doc: dict) -> int:
+    """The message's media time: integer nanoseconds `t_ns`, or seconds `time_s`."""
     if "t_ns" in doc:
         t = doc["t_ns"]
         if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < MAX_TIME_NS:
@@ -146,6 +159,12 @@ def _frame(doc: dict, max_bones: int) -> FrameMessage:
         t = int(round(seconds * 1e9))
     else:
         raise ProtocolError("bad_time", "a frame needs t_ns (integer nanoseconds) or time_s")
+    return t
+
+
+def _frame(doc: dict, max_bones: int) -> FrameMessage:
+    character = _name(doc, "character")
+    t = _time_ns(doc)
     joints = doc.get("joints")
     if isinstance(joints, list):
         if len(joints) > max_bones:
@@ -167,6 +186,25 @@ def _frame(doc: dict, max_bones: int) -> FrameMessage:
             raise ProtocolError("bad_screen", "screen x and y must lie in 0..1 and depth in (0, 1000]")
         screen = (x, y, depth)
     return FrameMessage(character, t, joints, ground, screen)
+
+
+def parse_picture_header(doc: dict, max_side: int) -> PictureHeader:
+    """A picture's header: `type` "frame", its media time, `format` and a size of at most `max_side` a side."""
+    kind = doc.get("type")
+    if kind != "frame":
+        raise ProtocolError("bad_type", f"type must be frame on the frames socket, got {_show(kind)}")
+    t = _time_ns(doc)
+    fmt = doc.get("format")
+    if fmt not in PICTURE_FORMATS:
+        raise ProtocolError("bad_format", f"format must be {' or '.join(PICTURE_FORMATS)}, got {_show(fmt)}")
+    size = []
+    for key in ("width", "height"):
+        value = doc.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= max_side:
+            raise ProtocolError("bad_size", f"{key} must be an integer in 2..{max_side} ([serve] frames_max_side), "
+                                            f"got {_show(value)}")
+        size.append(value)
+    return PictureHeader(t, fmt, size[0], size[1])
 
 
 def position(value: Any, what: str) -> tuple[float, float, float]:
