@@ -219,3 +219,32 @@ def test_render_and_live_take_scenes_on_the_command_line(tmp_path, clip_folder):
     r = subprocess.run(base + ["render", str(video), "-o", str(tmp_path / "plain.wav"), "--scenes", "--quiet"],
                        capture_output=True, text=True, timeout=300, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     assert r.returncode == 0 and r.stderr.count("no CLIP model") == 1 and "1 cuts, 0 scene changes" in r.stdout
+
+
+def test_a_missing_bank_is_rendered_by_footfall_bank_render_with_a_tiny_stable_audio_model(tmp_path, monkeypatch):
+    """The renderer the refresher is meant for: `footfall bank render` (bank/generation/) run as the configured
+    command, on a tiny Stable Audio model with a LoRA adapter (tests/tiny_stable_audio.py), on the CPU."""
+    from footfall.bank.generation.prompts import load_prompts as bank_prompts
+    from tiny_stable_audio import lora_pairs, save_peft_adapter, save_tiny_model, tiny_model
+
+    monkeypatch.setenv("FOOTFALL_CACHE", str(tmp_path / "cache"))  # the command's render cache, not the user's
+    prompt = bank_prompts().prompt("gravel", "boot")
+    model_dir = save_tiny_model(tmp_path / "model", prompts=(prompt,))
+    _, model = tiny_model((prompt,))
+    adapter = save_peft_adapter(tmp_path / "peft", lora_pairs(model, rank=4, scale=0.02), alpha=4.0)
+    command = (sys.executable, "-m", "footfall.engine.cli", "bank", "render", "--surface", "{surface}",
+               "--footwear", "{footwear}", "--variations", "3", "--model", str(model_dir), "--lora",
+               f"{adapter}:0.5", "--device", "cpu", "--steps", "4", "--batch", "2", "--seconds", "1.0",
+               "-o", "{out}")
+    folder = banks_folder(tmp_path / "banks")
+    r = BankRefresher(folder, burst_bank("concrete", 3), RefreshParams(render_command=command,
+                                                                          watch_interval_s=0.05))
+    try:
+        r.open("grass", "sneaker")
+        swap = r.bank_for(7, "gravel", "boot", wait=True)
+        assert r.errors == []
+        assert swap is not None and swap.how == "loaded" and swap.bank.surfaces == ("gravel",)
+        assert all(e.provenance.startswith("generated:") for e in swap.bank.entries)
+        assert BankCatalog(folder).best("gravel", "boot").path == folder / "gravel-boot"
+    finally:
+        r.close()
