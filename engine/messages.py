@@ -158,6 +158,7 @@ class BankChange:
 
     t_ns: int
     bank: object = field(repr=False)  # a footfall.bank.sample_bank.Bank
+    track_id: int | None = None  # one character's bank (None: everyone's, which ends every character's own)
 
 
 @dataclass(frozen=True, eq=False)

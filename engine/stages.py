@@ -191,7 +191,7 @@ class BankSwitcher:
         """`wait`: whether a scene change waits for its bank to load or render (default: offline only)."""
         self.mixer, self.refresher, self.live = mixer, refresher, live
         self.wait = not live if wait is None else wait
-        self._pending: list[tuple[int, object, str, int]] = []
+        self._pending: list[tuple[int, object, str, int, int | None]] = []
         self.swaps: list[BankSwap] = []
         self.max_onset = _max_onset(mixer.bank)  # how far ahead of a step its sample may start, in any bank to come
 
@@ -205,7 +205,8 @@ class BankSwitcher:
             self._add(swap.t_ns, swap.bank, swap.how, t0)
 
     def bank(self, change: BankChange) -> None:
-        self._add(change.t_ns, change.bank, "control", time.perf_counter_ns())
+        """A control request's bank: everyone's, or one character's (`change.track_id`)."""
+        self._add(change.t_ns, change.bank, "control", time.perf_counter_ns(), change.track_id)
 
     def poll(self) -> None:
         """Takes over a bank the refresher loaded in the background (live, and offline when not waiting)."""
@@ -218,16 +219,16 @@ class BankSwitcher:
         while self._pending and self._pending[0][0] <= t_ns:
             self._apply(*self._pending.pop(0))
 
-    def _add(self, t_ns: int, bank, how: str, t0: int) -> None:
+    def _add(self, t_ns: int, bank, how: str, t0: int, track_id: int | None = None) -> None:
         self.max_onset = max(self.max_onset, _max_onset(bank))
         if self.live:
-            self._apply(t_ns, bank, how, t0)
+            self._apply(t_ns, bank, how, t0, track_id)
         else:
-            self._pending.append((t_ns, bank, how, t0))
+            self._pending.append((t_ns, bank, how, t0, track_id))
             self._pending.sort(key=lambda p: p[0])
 
-    def _apply(self, t_ns: int, bank, how: str, t0: int) -> None:
-        self.mixer.set_bank(bank)
+    def _apply(self, t_ns: int, bank, how: str, t0: int, track_id: int | None = None) -> None:
+        self.mixer.set_bank(bank, track_id)
         self.swaps.append(BankSwap(t_ns, bank.name, how, time.perf_counter_ns() - t0, self.mixer.position))
 
 

@@ -186,11 +186,50 @@ def test_ci_scores_every_suite_of_an_evaluation_folder(labelled_clip, tmp_path, 
     floor.write_text("[mocap-back.min]\nf1 = 0.5\n[wild.max]\nf1 = 1.0\n")
     assert run_eval(["--ci", str(root), "--fps", "30", "--json", str(out), "--floor", str(floor)]) == 0
     doc = json.loads(out.read_text())
-    assert sorted(doc["suites"]) == ["mocap", "mocap-back", "mocap-front", "video", "video-480x270",
-                                     "video-640x360", "wild"]
+    assert sorted(doc["suites"]) == ["mocap", "mocap-back", "mocap-front", "mocap-standing", "video",
+                                     "video-480x270", "video-640x360", "wild"]
+    assert doc["suites"]["mocap-standing"]["n_truth"] == 0 and doc["suites"]["mocap-standing"]["idle_s"] > 0
     assert doc["suites"]["mocap-back"]["n_truth"] == 5 and doc["suites"]["mocap"]["n_truth"] == 25  # 5 views
     assert doc["n_truth"] == doc["suites"]["video"]["n_truth"] + doc["suites"]["mocap"]["n_truth"]
     copies = sorted((tmp_path / "cache" / "eval-scaled").rglob("walk.mp4"))
     assert len(copies) == 2
     with av.open(str(copies[0])) as c:  # 480x270 sorts first: the 64x48 clip is never enlarged
         assert (c.streams.video[0].width, c.streams.video[0].frames or 60) == (64, 60)
+
+
+def test_people_who_do_not_walk_stand_on_planted_feet_and_hop_with_both(tmp_path):
+    from footfall.engine.evaluation.projection import landmarks_3d
+    from footfall.engine.evaluation.standing import KINDS, standing_points
+
+    synthetic_take(tmp_path / "walk.bvh")
+    motion = read_bvh(tmp_path / "walk.bvh")
+    walk = landmarks_3d(world_positions(motion), joint_roles(motion))
+    for kind in KINDS:
+        points = standing_points(walk, motion.fps, kind, seed=3)
+        assert points.shape == walk.shape and np.all(np.isfinite(points))
+        heels = points[:, [29, 30]]
+        ground = heels[:, :, [0, 2]]
+        travel = np.linalg.norm(ground - ground[:1], axis=-1)
+        assert travel.max() < 1e-9  # the feet never move along the ground
+        height = heels[:, :, 1] - heels[:, :, 1].min()
+        if kind == "jump":
+            assert height.max() > 0.1 and np.allclose(height[:, 0], height[:, 1])  # both feet leave together
+        else:
+            assert height.max() < 1e-9
+        hips = 0.5 * (points[:, 23] + points[:, 24])
+        assert np.linalg.norm(hips[-1, [0, 2]] - hips[0, [0, 2]]) < 0.15  # it stays where it began
+        shoulders, walk_shoulders = 0.5 * (points[:, 11] + points[:, 12]), 0.5 * (walk[:, 11] + walk[:, 12])
+        np.testing.assert_allclose(points[:, 15] - shoulders, walk[:, 15] - walk_shoulders, atol=1e-9)  # gestures
+
+
+def test_standing_cases_have_no_steps_and_count_false_ones_a_minute(tmp_path):
+    takes = tmp_path / "mocap"
+    takes.mkdir()
+    synthetic_take(takes / "walk.bvh")
+    out = tmp_path / "standing.json"
+    assert run_eval(["--mocap", str(takes), "--standing", "--views", "side", "--fps", "30", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert sorted(doc["cases"]) == ["walk/jump/side/30fps", "walk/shift/side/30fps", "walk/stand/side/30fps"]
+    assert doc["n_truth"] == 0 and doc["idle_s"] == pytest.approx(3 * 3.0, abs=0.2)
+    assert doc["false_steps_per_min"] == pytest.approx(doc["n_detected"] / (doc["idle_s"] / 60))
+

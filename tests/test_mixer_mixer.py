@@ -183,6 +183,29 @@ def test_set_bank_lets_sounding_voices_finish_from_their_own_bank():
     assert mixer.active_voices == 0
 
 
+def test_a_character_plays_its_own_bank_until_everyone_gets_one():
+    def steady(level, name):
+        return Bank.from_clips(SR, [np.full(400, level, np.float32)], [BankEntry(name, "wood", "boot", 1.0, 0, "t")],
+                               name=name)
+
+    everyone, hers, later = steady(0.1, "everyone"), steady(0.3, "hers"), steady(-0.2, "later")
+    mixer = Mixer(MixerParams(**EXACT, channels=1), everyone)
+    mixer.set_bank(hers, track_id=7)
+    assert mixer.bank is everyone and mixer.bank_of(7) is hers and mixer.bank_of(3) is everyone
+    mixer.trigger(0, "wood", "boot", 0.5, 1.0, 1.0, track_id=7)
+    mixer.trigger(1000, "wood", "boot", 0.5, 1.0, 1.0, track_id=3)
+    first = np.concatenate([mixer.render(100)[:, 0] for _ in range(30)])  # hers stays loaded while silent
+    np.testing.assert_allclose(first[:400], 0.3, rtol=1e-6)  # character 7 from its own bank
+    np.testing.assert_allclose(first[1000:1400], 0.1, rtol=1e-6)  # character 3 from everyone's
+    mixer.trigger(4000, "wood", "boot", 0.5, 1.0, 1.0, track_id=7)
+    mixer.set_bank(later)  # everyone's: it ends character 7's own bank for later steps
+    mixer.trigger(5000, "wood", "boot", 0.5, 1.0, 1.0, track_id=7)
+    out = mixer.render(3000)[:, 0]
+    np.testing.assert_allclose(out[1000:1400], 0.3, rtol=1e-6)  # triggered before the change: its own bank
+    np.testing.assert_allclose(out[2000:2400], -0.2, rtol=1e-6)  # the next: everyone's new bank
+    assert mixer.bank_of(7) is later and mixer.active_voices == 0
+
+
 def test_render_into_allocates_nothing_once_warm():
     rng = np.random.default_rng(0)
     bank = Bank.from_clips(SR, [rng.uniform(-1, 1, 24000).astype(np.float32)], [BankEntry("n", "s", "f", 1, 0, "t")])

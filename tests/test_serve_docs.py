@@ -69,7 +69,8 @@ def test_picture_header_examples_parse():
 
 def test_control_examples_parse():
     requests = [parse_control(decode(json.dumps(d).encode(), 65536)) for d in EXAMPLES if kind(d) == "control_request"]
-    assert [r.cmd for r in requests] == ["set", "set", "status", "echo"]
+    assert [r.cmd for r in requests] == ["set", "set", "set", "status", "echo"]
+    assert (requests[2].character, requests[2].bank) == ("robot", "/path/to/metal_feet_bank")  # a character's bank
 
 
 def test_bad_messages_fail_the_schema_too():

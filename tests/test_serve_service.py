@@ -198,6 +198,50 @@ def test_gain_silences_a_character(tmp_path):
     assert min(loud) > 0.1 and max(quiet) < 1e-4
 
 
+def test_a_character_gets_a_bank_of_its_own(tmp_path):
+    """Two characters walk one after the other; the first has a bank of its own, of clicks 60 dB down: its steps are
+    quiet where the other's, on everyone's bank, are not. A bank for everyone afterwards ends it."""
+    from footfall.bank.format import save_bank
+    from test_render_pipeline import click_bank
+
+    quiet = click_bank()
+    save_bank(type(quiet)(quiet.sample_rate, quiet.audio * 1e-3, quiet.offsets, quiet.lengths, quiet.onsets,
+                          quiet.entries, "quiet clicks"), tmp_path / "quiet")
+    running = start(tmp_path, limits=FAST)
+    try:
+        with client_for(running) as client:
+            audio = zmq.Context.instance().socket(zmq.SUB)
+            audio.setsockopt(zmq.SUBSCRIBE, b"audio")
+            audio.connect(running.ends["audio"])
+            for name in ("hero", "villain"):
+                client.describe(name, BONES)
+            sent = 2
+            for i in range(60):  # until audio flows
+                client.frame("hero", frame_time_ns(i, 60), joints(walk_feet(60, 0.1)[0]))
+                sent += 1
+                if audio.poll(100):
+                    break
+            settle(client, sent)
+            reply = client.set("hero", bank=str(tmp_path / "quiet"))
+            assert reply["bank"] == "quiet clicks" and reply["character"] == "hero"
+            feet = walk_feet(60, 3.0)
+            base = frame_time_ns(60, 60)
+            stream_walk(client, "hero", feet, 60, base)
+            later = base + frame_time_ns(feet.shape[0] + 60, 60)
+            stream_walk(client, "villain", feet, 60, later)
+            steps = collect_until_end(client, {"hero", "villain"})
+            assert client.set(bank=str(tmp_path / "bank"))["character"] is None  # everyone's again
+            client.shutdown()
+            first, samples = read_audio(audio)
+            hers = peaks(first, samples, steps["hero"])
+            others = peaks(first, samples, steps["villain"])
+            audio.close(0)
+    finally:
+        running.close()
+    assert hers and others
+    assert max(hers) < 2e-3 and min(others) > 0.1
+
+
 def test_a_restarted_client_and_a_restarted_service_reconnect(tmp_path):
     running = start(tmp_path, limits=FAST)
     ends = running.ends

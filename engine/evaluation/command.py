@@ -11,7 +11,7 @@ Two suites, one per run:
 `--ci DIR` runs every suite of an evaluation folder laid out like ../shared/eval (videos/ with
 labels/<stem>.steps.csv, mocap/**/*.bvh): video; video-640x360 and video-480x270, the labelled videos scaled to fit
 (scaled.py); wild, the videos labelled in wild/labels; mocap, and its front and back views alone (mocap-front,
-mocap-back). The pooled figures at the top of the JSON are video and mocap's. `--floor FILE`
+mocap-back); mocap-standing, the people who do not walk made from the takes (`--standing`, 30 fps). The pooled figures at the top of the JSON are video and mocap's. `--floor FILE`
 (config/eval_floor.toml) turns any of these into a regression gate: exit 1 with one line per figure past its floor,
 checked per suite.
 """
@@ -65,10 +65,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mocap", type=Path, metavar="DIR", help="folder of BVH takes (searched recursively)")
     p.add_argument("--ci", type=Path, metavar="DIR",
                    help="every suite of an evaluation folder: DIR/videos + DIR/labels (also scaled to fit 640x360 "
-                        "and 480x270), DIR/wild/labels, and DIR/mocap (also per view: mocap-front, mocap-back)")
+                        "and 480x270), DIR/wild/labels, and DIR/mocap (also per view: mocap-front, mocap-back; and "
+                        "--standing at 30 fps: mocap-standing)")
     p.add_argument("--views", default="side,front,back,oblique,high",
                    help="virtual cameras (mocap); also: follow, a handheld camera carried behind the walker")
     p.add_argument("--fps", default="30,60", help="frame rates of the virtual cameras (mocap)")
+    p.add_argument("--standing", action="store_true",
+                   help="mocap: instead of the walks, people who do not walk, made from each take (standing and "
+                        "gesturing, shifting their weight, hopping in place): every step found is a false one")
     p.add_argument("--noise", default="realistic",
                    help="tracker noise on mocap poses: none, realistic (config/noise_realistic.toml) or a TOML file")
     p.add_argument("--seed", type=int, default=0, help="noise seed (each case derives its own from it)")
@@ -184,6 +188,7 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
     from footfall.engine.evaluation.noise import apply_noise, load_noise
     from footfall.engine.evaluation.projection import (VIEWS, follow_cameras, joint_roles, landmarks_3d, place_camera,
                                                        pose_stream, resample)
+    from footfall.engine.evaluation.standing import KINDS as STANDING_KINDS, standing_points
     from footfall.engine.skeletons import ALL_ROLES, FOOT_ROLES, load_schemes
 
     views = [v.strip() for v in args.views.split(",") if v.strip()]
@@ -214,21 +219,26 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
             cases += skeleton_cases(take.relative_to(root).with_suffix("").as_posix(), positions, roles, motion.fps,
                                     rates, contacts)
             continue
-        points = landmarks_3d(positions, roles)
-        for fps in rates:
-            stream_points = points if fps == motion.fps else resample(points, motion.fps, float(fps))
-            truth = tuple(TruthStep(math.ceil(c.t_ns * fps / NS_PER_S - 1e-9), c.t_ns, c.foot, "exact")
-                          for c in contacts)
-            period = int(NS_PER_S // fps)
-            for view in views:
-                name = f"{take.relative_to(root).with_suffix('').as_posix()}/{view}/{rate_name(fps)}fps"
-                camera = (follow_cameras(stream_points, float(fps)) if view == "follow"
-                          else place_camera(stream_points, view))
-                clean = pose_stream(stream_points, camera, fps)
-                # the same seed wherever DIR points
-                seed = zlib.crc32(f"{args.seed}:{take.stem}/{view}/{rate_name(fps)}".encode())
-                samples = tuple(apply_noise(clean, noise, seed))
-                cases.append(Case(name, truth, samples, period, 0, samples[-1].t_ns + period))
+        walk = landmarks_3d(positions, roles)
+        stem = take.relative_to(root).with_suffix("").as_posix()
+        motions = ([(f"{stem}/{kind}", standing_points(walk, motion.fps, kind, zlib.crc32(stem.encode())), ())
+                    for kind in STANDING_KINDS] if args.standing else [(stem, walk, contacts)])
+        for name_stem, points, steps in motions:
+            for fps in rates:
+                stream_points = points if fps == motion.fps else resample(points, motion.fps, float(fps))
+                truth = tuple(TruthStep(math.ceil(c.t_ns * fps / NS_PER_S - 1e-9), c.t_ns, c.foot, "exact")
+                              for c in steps)
+                period = int(NS_PER_S // fps)
+                for view in views:
+                    name = f"{name_stem}/{view}/{rate_name(fps)}fps"
+                    camera = (follow_cameras(stream_points, float(fps)) if view == "follow"
+                              else place_camera(stream_points, view))
+                    clean = pose_stream(stream_points, camera, fps)
+                    # the same seed wherever DIR points
+                    seed = zlib.crc32(f"{args.seed}:{name_stem.rsplit('/', 1)[-1]}/{view}/{rate_name(fps)}".encode()
+                                      if args.standing else f"{args.seed}:{take.stem}/{view}/{rate_name(fps)}".encode())
+                    samples = tuple(apply_noise(clean, noise, seed))
+                    cases.append(Case(name, truth, samples, period, 0, samples[-1].t_ns + period))
     return cases
 
 
@@ -387,7 +397,9 @@ def fit_noise(args: argparse.Namespace) -> int:
 def gather(args: argparse.Namespace) -> dict[str, list[Case]]:
     """The cases of each suite asked for."""
     if args.ci is not None:
-        return {**ci_video_suites(args.ci, args.cache), "mocap": mocap_cases(args, args.ci / "mocap")}
+        standing = argparse.Namespace(**{**vars(args), "standing": True, "fps": "30"})
+        return {**ci_video_suites(args.ci, args.cache), "mocap": mocap_cases(args, args.ci / "mocap"),
+                "mocap-standing": mocap_cases(standing, args.ci / "mocap")}
     if args.videos:
         return {"video": video_cases(args.videos, args.labels, args.events, args.cache)}
     return {"mocap": mocap_cases(args, args.mocap)}

@@ -127,11 +127,21 @@ def look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.stack([right, down, forward])
 
 
-def travel_direction(hips: np.ndarray) -> np.ndarray:
-    """Unit horizontal direction of travel (mean displacement of the hips over the take; +Z if it does not move)."""
+STILL_M = 0.5  # hips that end up closer than this to where they began did not travel: the facing says where to
+
+
+def travel_direction(hips: np.ndarray, left_hip: np.ndarray | None = None,
+                     right_hip: np.ndarray | None = None) -> np.ndarray:
+    """Unit horizontal direction of travel: the mean displacement of the hips over the take; for a person who stays
+    put, the way the hips face at the start (given both hips); +Z failing both."""
     d = hips[-1] - hips[0]
     d[1] = 0.0
     norm = np.linalg.norm(d)
+    if norm < STILL_M and left_hip is not None and right_hip is not None:
+        facing = np.cross(left_hip[0] - right_hip[0], np.array([0.0, 1.0, 0.0]))
+        facing[1] = 0.0
+        if np.linalg.norm(facing) > 1e-6:
+            return facing / np.linalg.norm(facing)
     return d / norm if norm > 1e-6 else np.array([0.0, 0.0, 1.0])
 
 
@@ -140,7 +150,7 @@ def place_camera(points: np.ndarray, view: str, params: CameraParams = CameraPar
     if view not in VIEWS or view == "follow":
         raise ValueError(f"no fixed camera for view {view!r} (have: {', '.join(VIEWS[:-1])}; follow: follow_cameras)")
     hips = 0.5 * (points[:, 23] + points[:, 24])
-    travel = travel_direction(hips)
+    travel = travel_direction(hips, points[:, 23], points[:, 24])
     side = np.cross(np.array([0.0, 1.0, 0.0]), travel)  # horizontal, perpendicular to travel
     lo, hi = points.reshape(-1, 3).min(axis=0), points.reshape(-1, 3).max(axis=0)
     centre = 0.5 * (lo + hi)

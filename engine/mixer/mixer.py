@@ -212,6 +212,9 @@ class Mixer:
         self._banks: dict[int, _LoadedBank] = {}
         self._live: tuple[tuple[int, np.ndarray], ...] = ()
         self._current = -1
+        self._newest = -1
+        self._track_slots: dict[int, int] = {}  # characters with a bank of their own
+        self._used: frozenset[int] = frozenset()  # the slots new triggers can play from
         self.set_bank(bank)
 
     @property
@@ -227,16 +230,32 @@ class Mixer:
 
     @property
     def bank(self) -> Bank:
-        """The bank new triggers play from."""
+        """The bank new triggers play from (those of a character with a bank of its own: `bank_of`)."""
         return self._banks[self._current].bank
 
-    def set_bank(self, bank: Bank) -> None:
-        """Later triggers use `bank`; voices already sounding finish from the bank they started with."""
+    def bank_of(self, track_id: int) -> Bank:
+        """The bank character `track_id`'s new triggers play from."""
+        return self._banks[self._track_slots.get(track_id, self._current)].bank
+
+    def set_bank(self, bank: Bank, track_id: int | None = None) -> None:
+        """Later triggers use `bank`: everyone's (which ends every character's own), or character `track_id`'s only.
+        Voices already sounding finish from the bank they started with; a bank nobody uses any more is let go once
+        its last voice has."""
         _check_bank(bank, self.params.sample_rate)
-        self._current += 1
-        self._banks[self._current] = _LoadedBank(bank)
+        self._newest += 1
+        self._banks[self._newest] = _LoadedBank(bank)
+        if track_id is None:
+            self._current = self._newest
+            self._track_slots.clear()
+        else:
+            self._track_slots[operator.index(track_id)] = self._newest
+        self._used = frozenset((self._current, *self._track_slots.values()))
+        self._release_unused()
+
+    def _release_unused(self) -> None:
+        """Lets go of every bank no trigger can use and no voice still plays from."""
         v = self._voices
-        for slot in [s for s in self._banks if s != self._current]:
+        for slot in [s for s in self._banks if s not in self._used]:
             if not np.any(v.active & (v.bank_slot == slot)):
                 del self._banks[slot]
         self._live = tuple((slot, lb.audio) for slot, lb in self._banks.items())
@@ -261,7 +280,8 @@ class Mixer:
         depth = _finite("depth", depth)
         intensity = min(max(_finite("intensity", intensity), 0.0), 1.0)
         p = self.params
-        loaded = self._banks[self._current]
+        bank_slot = self._track_slots.get(track_id, self._current)
+        loaded = self._banks[bank_slot]
         i = loaded.choose(surface, footwear, intensity, gait, track_id, self._rng)
         gain_jitter, pitch_jitter, filter_jitter = self._rng.uniform(-1.0, 1.0, 3)
         step = round(2.0 ** (pitch_jitter * p.pitch_jitter_cents / 1200.0) * ONE)  # fixed-point playback rate
@@ -282,7 +302,7 @@ class Mixer:
         v = self._voices
         slot = self._allocate()
         v.active[slot] = True
-        v.bank_slot[slot] = self._current
+        v.bank_slot[slot] = bank_slot
         v.offset[slot] = int(loaded.bank.offsets[i])
         v.length[slot] = length
         v.anchor[slot] = anchor
@@ -358,7 +378,7 @@ class Mixer:
                                            self._position, m, self._bus, self._scratch)
             else:
                 still = reference.mix_voices(audio, slot, v, self._position, m, self._bus, self._send)
-            ended |= still == 0 and slot != self._current
+            ended |= still == 0 and slot not in self._used
         if self.params.early_reflections:
             r = self._reflections
             if self._engine == "numba":
@@ -366,10 +386,7 @@ class Mixer:
             else:
                 reference.reflect(self._send, m, r.ring, r.head, r.delays, r.gains, self._bus)
         if ended:  # an old bank's last voice finished: let the bank go (rare, so the allocation here is fine)
-            for slot in [s for s in self._banks if s != self._current]:
-                if not np.any(v.active & (v.bank_slot == slot)):
-                    del self._banks[slot]
-            self._live = tuple((slot, lb.audio) for slot, lb in self._banks.items())
+            self._release_unused()
 
 
 def warm_up(params: MixerParams) -> None:

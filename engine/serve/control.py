@@ -1,4 +1,4 @@
-"""Control requests (the REP socket): per-character surface, footwear and gain, the bank, status, echo, shutdown.
+"""Control requests (the REP socket): per-character surface, footwear, gain and bank, status, echo, shutdown.
 
 `handle(data)` returns the reply and the graph items the request makes (SceneChange, BankChange), in the order they
 must reach the mixer. Changes take effect from the newest media time the service has seen. A later change for
@@ -43,7 +43,8 @@ class ControlHandler:
         request may set too (the refresher swaps the bank for them)."""
         self.intake = intake
         self._folder_pairs = folder_pairs
-        self.bank = bank
+        self.bank = bank  # everyone's
+        self.banks: dict[int, Bank] = {}  # characters with a bank of their own
         self.everyone = Voice(surface, footwear)
         self.voices: dict[int, Voice] = {}
         self._status = status
@@ -76,17 +77,18 @@ class ControlHandler:
     def _set(self, r: ControlRequest) -> Reply:
         items: list = []
         t = self.intake.newest_ns
-        bank = self.bank
-        if r.bank is not None:
-            try:
-                bank = self._open_bank(r.bank)
-            except (BankError, OSError, ValueError) as exc:
-                raise ProtocolError("bad_bank", str(exc)) from None
         track = None
         if r.character is not None:
             track = self.intake.track_id(r.character)
             if track is None:
                 raise ProtocolError("unknown_character", f"{r.character!r} has sent no skeleton")
+        current = self.bank if track is None else self.banks.get(track, self.bank)
+        bank = current
+        if r.bank is not None:
+            try:
+                bank = self._open_bank(r.bank)
+            except (BankError, OSError, ValueError) as exc:
+                raise ProtocolError("bad_bank", str(exc)) from None
         voice = self.everyone if track is None else self.voices.get(track, Voice(**vars(self.everyone)))
         surface = r.surface or voice.surface
         footwear = r.footwear or voice.footwear
@@ -99,9 +101,13 @@ class ControlHandler:
         if footwear not in footwears:
             raise ProtocolError("bad_footwear", f"{footwear!r} is not in bank {bank.name!r} "
                                                 f"(have: {', '.join(footwears)})")
-        if bank is not self.bank:
-            self.bank = bank
-            items.append(BankChange(t, bank))
+        if bank is not current:
+            if track is None:
+                self.bank = bank
+                self.banks.clear()
+            else:
+                self.banks[track] = bank
+            items.append(BankChange(t, bank, track))
         new = Voice(surface, footwear, voice.gain_db if r.gain_db is None else r.gain_db)
         if track is None:
             self.everyone = new

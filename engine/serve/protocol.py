@@ -236,8 +236,6 @@ def parse_control(doc: dict) -> ControlRequest:
                              _name(doc, "footwear", False), gain, bank)
     if (request.surface, request.footwear, request.gain_db, request.bank) == (None, None, None, None):
         raise ProtocolError("bad_set", "set needs at least one of surface, footwear, gain_db, bank")
-    if request.bank is not None and request.character is not None:
-        raise ProtocolError("bad_set", "a bank is set for everyone, not per character")
     return request
 
 

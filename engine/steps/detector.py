@@ -64,6 +64,7 @@ class StepParams:
     swap_ratio: float = 0.6  # legs are swapped back when that fits the motion this much better
     travel_speed_legs_per_s: float = 0.5  # slower than this, the direction comes from where the body faces
     direction_time_constant_ms: float = 200.0
+    facing_time_constant_ms: float = 150.0  # smoothing of the pelvis facing from world landmarks (0: none)
     contact_offset_ms: float = 25.0  # heel most forward -> contact, where the landing is not seen
     landing_speed_legs_per_s: float = 1.1  # the foot has landed once it moves slower than this with the ground
     ground_from_ms: float = 70.0  # render: the ground's velocity is the landed foot's, this long after the peak ...
@@ -126,6 +127,7 @@ class _Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     heading: np.ndarray | None = None
     sign: float = 1.0  # +1 while the pelvis facing agrees with the travel on screen
+    facing: np.ndarray | None = None  # the pelvis facing, smoothed over facing_time_constant_ms
     last_t: int | None = None
     last_step_t: int | None = None
     foot_step_t: list = field(default_factory=lambda: [None, None])
@@ -140,6 +142,7 @@ class _Track:
         for d in (self.t, self.points, self.direction, self.heel_px, self.vis, self.recent):
             d.clear()
         self.velocity = np.zeros(2)
+        self.facing = None
         self.count = 0
         self.pending.clear()
         self.peaks_decided_t = self.closing_decided_t = None
@@ -335,9 +338,16 @@ class StepDetector:
         track.hip_px = frame.hip_px
         moving = float(np.linalg.norm(track.velocity)) > p.travel_speed_legs_per_s and track.count > 3
         if frame.facing is not None:
-            if moving and abs(track.velocity[0]) > p.travel_speed_legs_per_s and abs(frame.facing[0]) > 0.4:
-                track.sign = 1.0 if frame.facing[0] * track.velocity[0] >= 0 else -1.0
-            return track.sign * frame.facing
+            facing = frame.facing
+            if p.facing_time_constant_ms > 0 and track.facing is not None and track.last_t is not None:
+                a = 1 - np.exp(-max(0, t_ns - track.last_t) / 1e6 / p.facing_time_constant_ms)
+                blended = track.facing + a * (facing - track.facing)
+                norm = float(np.linalg.norm(blended))
+                facing = blended / norm if norm > 1e-9 else facing
+            track.facing = facing
+            if moving and abs(track.velocity[0]) > p.travel_speed_legs_per_s and abs(facing[0]) > 0.4:
+                track.sign = 1.0 if facing[0] * track.velocity[0] >= 0 else -1.0
+            return track.sign * facing
         if moving:
             track.heading = np.append(track.velocity / np.linalg.norm(track.velocity), 0.0)
         else:
