@@ -1,31 +1,11 @@
-"""config/default.toml documents every scene and refresh parameter with the code's own default; the prompt lists
-cover the vocabulary; bad values are one-line ConfigErrors."""
-import dataclasses
-
+"""The scene stage's configuration (its defaults are checked with every table's in test_config_defaults.py): the
+prompt lists cover the vocabulary; bad values are one-line ConfigErrors."""
 import pytest
 
-from footfall.bank.refresh import RefreshParams
 from footfall.bank.vocabulary import load_vocabulary
 from footfall.engine import config as cfg
 from footfall.engine.render import RenderSettings
-from footfall.engine.scene.cuts import CutParams
 from footfall.engine.scene.labels import load_prompts
-from footfall.engine.scene.stage import SceneParams
-from footfall.engine.scene.tracker import SceneTrackerParams
-
-
-@pytest.mark.parametrize("cls, path", [(SceneParams, ("scene",)), (CutParams, ("scene", "cuts")),
-                                       (SceneTrackerParams, ("scene", "tracker")), (RefreshParams, ("refresh",))])
-def test_defaults_are_documented_as_they_are(cls, path):
-    table = cfg.read_preset("default")
-    for key in path:
-        table = table[key]
-    assert set(table) == {f.name for f in dataclasses.fields(cls)}
-    default = cls()
-    for key, value in table.items():
-        if not isinstance(value, dict):
-            expected = getattr(default, key)
-            assert (tuple(value) if isinstance(value, list) else value) == expected, key
 
 
 def test_the_prompts_name_every_surface_and_footwear_of_the_vocabulary():
