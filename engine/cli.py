@@ -35,6 +35,7 @@ def install_signal_handlers() -> None:
 COMMAND_MODULES = (
     "footfall.engine.commands.render",
     "footfall.engine.commands.live",
+    "footfall.engine.commands.scene",
     "footfall.engine.commands.devices",
     "footfall.engine.commands.demo",
     "footfall.engine.evaluation.command",

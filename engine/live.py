@@ -24,7 +24,9 @@ from footfall.engine.graph.supervisor import Supervisor
 from footfall.engine.live_stats import LiveStats
 from footfall.engine.mixer.mixer import warm_up
 from footfall.engine.pose.pool import PosePool
-from footfall.engine.render import RenderSettings, RenderSummary, check_vocabulary, run_pipeline
+from footfall.engine.render import (RenderSettings, RenderSummary, check_vocabulary, open_scenes, run_pipeline,
+                                    start_clip)
+from footfall.engine.scene.plan import scenes_document
 from footfall.engine.stages import video_items
 from footfall.sinks.audio_file import AudioFileSink
 from footfall.sinks.events import EventSink, write_atomically
@@ -123,13 +125,15 @@ class LiveResult:
 def run_live(spec: str, settings: LiveSettings, bank_spec: str | None = None, events_path: Path | None = None,
              record_path: Path | None = None, stats_path: Path | None = None, status: bool | None = None,
              stream_factory: Callable | None = None, on_result: Callable[[LiveResult], None] | None = None,
-             passes: int = 1) -> LiveResult:
+             passes: int = 1, scenes: str | None = None, notice: Callable[[str], None] | None = None) -> LiveResult:
     """Plays `spec`'s footsteps live. Raises SourceError/SinkError/BankError/StageFailed on failure and
-    KeyboardInterrupt on cancel; the stats document is written to `stats_path` (and given to `on_result`) first."""
+    KeyboardInterrupt on cancel; the stats document is written to `stats_path` (and given to `on_result`) first.
+    `scenes` and `notice`: as for `render_file` (scene changes swap banks live, never waiting for a load)."""
     sup = Supervisor()
     rs = settings.render
     sr, channels = rs.mixer.sample_rate, rs.mixer.channels
     source = open_live_source(spec, settings.capture, rs.source, sup.cancel_event, passes)
+    clip = start_clip(rs.scene) if scenes is not None else None  # loads while the workers start
     previous_switch = sys.getswitchinterval()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="footfall-prepare") as prepare:
         bank_loaded = prepare.submit(open_bank, bank_spec)
@@ -137,9 +141,17 @@ def run_live(spec: str, settings: LiveSettings, bank_spec: str | None = None, ev
         with PosePool(rs.pose, *source.analysis_shape) as pool:
             renice(pool.worker_pids, settings.live.pose_nice)
             bank = bank_loaded.result()
+            plan = None
+            if scenes is not None:
+                plan, bank = open_scenes(rs, scenes, bank, notice, clip)
             warmed.result()  # the mixer's kernels load before the sound card starts, never inside its first blocks
-            check_vocabulary(bank, rs.render)
-            output = SoundCardSink(settings.sound_card, sr, channels, record_path is not None, stream_factory)
+            try:
+                check_vocabulary(bank, rs.render)
+                output = SoundCardSink(settings.sound_card, sr, channels, record_path is not None, stream_factory)
+            except BaseException:
+                if plan is not None:
+                    plan.close()
+                raise
             record = events = None
             try:
                 record = AudioFileSink(record_path, sr, channels) if record_path is not None else None
@@ -158,13 +170,17 @@ def run_live(spec: str, settings: LiveSettings, bank_spec: str | None = None, ev
             try:
                 summary = run_pipeline(lambda: video_items(source.frames()), rs, output, events, bank, live_status,
                                        source_name=spec, pose_pool=pool, policy=LIVE, live_stats=stats,
-                                       record_sink=record, sup=sup)
+                                       record_sink=record, sup=sup, scenes=plan)
             finally:
+                if plan is not None:
+                    plan.close()
                 gc.unfreeze()
                 sys.setswitchinterval(previous_switch)
                 live_status.finish()
                 doc = stats.summary(dropped_frames(sup), output, {"source": spec, "mode": rs.steps.mode,
                                                                   "reconnects": getattr(source, "reconnects", 0)})
+                if plan is not None:
+                    doc["scenes"] = scenes_document(plan.tap.log, summary.bank_swaps if summary else ())
                 result = LiveResult(summary, doc)
                 if stats_path is not None:
                     write_atomically(stats_path, json.dumps(doc, indent=1) + "\n")

@@ -12,10 +12,10 @@ from collections import deque
 
 from footfall.engine.graph.channel import Channel, ChannelClosed
 from footfall.engine.live_stats import LiveStats
-from footfall.engine.messages import NS_PER_S, EndOfStream, SceneChange, StepEvent
+from footfall.engine.messages import NS_PER_S, BankChange, EndOfStream, SceneChange, StepEvent
 from footfall.engine.mixer.mixer import Mixer
 from footfall.engine.realtime import raise_this_thread
-from footfall.engine.stages import AudioSink, Body, SurfaceTimeline, trigger_step
+from footfall.engine.stages import AudioSink, BankSwitcher, Body, SurfaceTimeline, trigger_step
 from footfall.sinks.sound_card import SoundCardSink
 
 RECORD_POLL_S = 0.02
@@ -44,14 +44,16 @@ class AdaptiveLead:
 
 
 def device_mixer_stage(inp: Channel, output: SoundCardSink, mixer: Mixer, timeline: SurfaceTimeline,
-                       stats: LiveStats) -> Body:
+                       stats: LiveStats, banks: BankSwitcher | None = None) -> Body:
     """Keeps `fill_blocks` blocks rendered ahead of the sound card's callback and triggers each step as it comes.
 
     A step's sound is placed where its contact falls on the output clock (the contact's wall time mapped through the
     callback's DAC times); a contact already past plays at once, from the next frame the mixer writes. At the end of
     the stream the sounds still ringing play out, and the device closes; it closes on cancel too. How far ahead it
-    writes adapts to underruns (`AdaptiveLead`)."""
+    writes adapts to underruns (`AdaptiveLead`). Bank swaps (`banks`, live) happen between refills: at a block
+    boundary, with the loaded bank handed over, never read from disk here."""
     sr = mixer.params.sample_rate
+    banks = banks if banks is not None else BankSwitcher(mixer, live=True)
     ring = output.ring
     card = output.params
     wait_s = card.block / sr / 2
@@ -101,8 +103,12 @@ def device_mixer_stage(inp: Channel, output: SoundCardSink, mixer: Mixer, timeli
                     sounding.append((item, first))
                 elif isinstance(item, SceneChange):
                     timeline.add(item)
+                    banks.scene(item, timeline)
+                elif isinstance(item, BankChange):
+                    banks.bank(item)
                 elif isinstance(item, EndOfStream):
                     ended = True
+                banks.poll()
                 refill()
                 resolve()
             while mixer.active_voices:  # the last sounds are rendered to their end ...

@@ -6,6 +6,7 @@ stages are the only place where messages are routed, so each route is visible he
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol
 
@@ -44,24 +45,36 @@ def video_items(frames: Iterable[VideoFrame]) -> Iterator[VideoFrame | EndOfStre
 
 def pose_stage(inp: Channel, out: Channel, pool: PosePool, live: bool = False) -> Body:
     """VideoFrames to PoseSamples through a started worker pool (its owner closes it), in frame order. Offline every
-    frame is posed and other messages pass through after; `live` (an input edge that keeps the newest frame: live and
-    serve --frames), each idle worker is given the newest frame (`PosePool.map_live`) and other messages pass at once,
-    EndOfStream after the last pose."""
+    frame is posed and other messages (scene changes) follow the pose of the frame before them, so they stay in
+    stream order; `live` (an input edge that keeps the newest frame: live and serve --frames), each idle worker is
+    given the newest frame (`PosePool.map_live`) and other messages pass at once. EndOfStream comes after the last
+    pose."""
 
     def body(cancel: threading.Event) -> None:
+        between: list[tuple[int, object]] = []  # offline: (frames before it, item)
         tail: list = []
+        seen = [0]
 
         def frames() -> Iterator[VideoFrame]:
             for item in inp:
                 if isinstance(item, VideoFrame):
+                    seen[0] += 1
                     yield item
-                elif live and not isinstance(item, EndOfStream):
+                elif isinstance(item, EndOfStream):
+                    tail.append(item)
+                elif live:
                     out.put(item)
                 else:
-                    tail.append(item)
+                    between.append((seen[0], item))
 
+        posed = 0
         for sample in (pool.map_live if live else pool.map)(frames()):
+            while between and between[0][0] <= posed:
+                out.put(between.pop(0)[1])
             out.put(sample)
+            posed += 1
+        for _, item in between:
+            out.put(item)
         for item in tail:
             out.put(item)
 
@@ -151,11 +164,84 @@ def trigger_step(mixer: Mixer, timeline: SurfaceTimeline, step: StepEvent, at_sa
                          gait=step.gait, gain_db=timeline.gain_db(step.t_ns, step.track_id))
 
 
-def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimeline, block: int = 2048) -> Body:
+@dataclass(frozen=True)
+class BankSwap:
+    """A bank handed to the mixer: the scene time it is for, the bank's name, how it was had, and the time from the
+    scene change (or bank change) reaching the mixer stage to the mixer holding the new bank; `at_sample`: the
+    mixer's position then (the block boundary from which new steps play the new bank)."""
+
+    t_ns: int
+    bank: str
+    how: str
+    handover_ns: int
+    at_sample: int = 0
+
+
+class BankSwitcher:
+    """Bank changes for the mixer stages, at block boundaries (between renders), never loading in the audio path.
+
+    Scene changes ask the refresher (`bank/refresh.py`) for the bank of the new surface and footwear; bank changes
+    (serve's control requests) bring one. Rendering a file, a swap waits for the first step at or after its media
+    time (or a watermark past it), so a step just before a cut that is detected after it still plays from the old
+    bank; live, it is made at
+    once, and banks the refresher loaded in the background are picked up by `poll` on every block. Voices already
+    sounding finish from their own bank (`Mixer.set_bank`), so a swap never cuts a sound."""
+
+    def __init__(self, mixer: Mixer, refresher=None, live: bool = False, wait: bool | None = None) -> None:
+        """`wait`: whether a scene change waits for its bank to load or render (default: offline only)."""
+        self.mixer, self.refresher, self.live = mixer, refresher, live
+        self.wait = not live if wait is None else wait
+        self._pending: list[tuple[int, object, str, int, int | None]] = []
+        self.swaps: list[BankSwap] = []
+        self.max_onset = _max_onset(mixer.bank)  # how far ahead of a step its sample may start, in any bank to come
+
+    def scene(self, change: SceneChange, timeline: SurfaceTimeline) -> None:
+        if self.refresher is None or change.track_id is not None:
+            return
+        t0 = time.perf_counter_ns()
+        surface, footwear = timeline.at(change.t_ns)
+        swap = self.refresher.bank_for(change.t_ns, surface, footwear, wait=self.wait)
+        if swap is not None:
+            self._add(swap.t_ns, swap.bank, swap.how, t0)
+
+    def bank(self, change: BankChange) -> None:
+        """A control request's bank: everyone's, or one character's (`change.track_id`)."""
+        self._add(change.t_ns, change.bank, "control", time.perf_counter_ns(), change.track_id)
+
+    def poll(self) -> None:
+        """Takes over a bank the refresher loaded in the background (live, and offline when not waiting)."""
+        if self.refresher is not None and not self.wait:
+            swap = self.refresher.ready()
+            if swap is not None:
+                self._add(swap.t_ns, swap.bank, swap.how, time.perf_counter_ns())
+
+    def before_step(self, t_ns: int) -> None:
+        while self._pending and self._pending[0][0] <= t_ns:
+            self._apply(*self._pending.pop(0))
+
+    def _add(self, t_ns: int, bank, how: str, t0: int, track_id: int | None = None) -> None:
+        self.max_onset = max(self.max_onset, _max_onset(bank))
+        if self.live:
+            self._apply(t_ns, bank, how, t0, track_id)
+        else:
+            self._pending.append((t_ns, bank, how, t0, track_id))
+            self._pending.sort(key=lambda p: p[0])
+
+    def _apply(self, t_ns: int, bank, how: str, t0: int, track_id: int | None = None) -> None:
+        self.mixer.set_bank(bank, track_id)
+        self.swaps.append(BankSwap(t_ns, bank.name, how, time.perf_counter_ns() - t0, self.mixer.position))
+
+
+def _max_onset(bank) -> int:
+    return int(bank.onsets.max()) if len(bank.onsets) else 0
+
+
+def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimeline, banks: BankSwitcher | None = None,
+                block: int = 2048) -> Body:
     """Triggers a voice per step and renders audio as far as the watermark allows: every step is scheduled before
     the audio around it is rendered, so offline output is sample-exact however late detection came."""
     sr = mixer.params.sample_rate
-    lead = int(mixer.bank.onsets.max()) if len(mixer.bank.onsets) else 0
+    banks = banks if banks is not None else BankSwitcher(mixer)
 
     def render_to(target: int) -> None:
         while mixer.position < target:
@@ -165,15 +251,20 @@ def mixer_stage(inp: Channel, out: Channel, mixer: Mixer, timeline: SurfaceTimel
 
     def body(cancel: threading.Event) -> None:
         for item in inp:
+            banks.poll()
             if isinstance(item, StepEvent):
+                banks.before_step(item.t_ns)
                 trigger_step(mixer, timeline, item, ns_to_samples(item.t_ns, sr))
             elif isinstance(item, Watermark):
-                render_to(ns_to_samples(item.t_ns, sr) - lead)
+                banks.before_step(item.t_ns)  # no step before the watermark is still to come
+                render_to(ns_to_samples(item.t_ns, sr) - banks.max_onset)
             elif isinstance(item, SceneChange):
                 timeline.add(item)
+                banks.scene(item, timeline)
             elif isinstance(item, BankChange):
-                mixer.set_bank(item.bank, item.track_id)
+                banks.bank(item)
             elif isinstance(item, EndOfStream):
+                banks.before_step(item.t_ns)
                 render_to(ns_to_samples(item.t_ns, sr))
                 out.put(item)
 

@@ -24,6 +24,10 @@ SECTIONS = [  # (module, class, path in default.toml)
     ("footfall.bank.generation.dataset", "TrainDataParams", ("lora_train", "data")),
     ("footfall.bank.generation.render", "RenderParams", ("bank_render",)),
     ("footfall.bank.generation.slicing", "SliceParams", ("bank_render", "slicing")),
+    ("footfall.engine.scene.stage", "SceneParams", ("scene",)),
+    ("footfall.engine.scene.cuts", "CutParams", ("scene", "cuts")),
+    ("footfall.engine.scene.tracker", "SceneTrackerParams", ("scene", "tracker")),
+    ("footfall.bank.refresh", "RefreshParams", ("refresh",)),
 ]
 
 

@@ -1,5 +1,5 @@
-"""`footfall bench render|live|mixer|fuzz|serve|serve-frames|serve-fuzz|bank-render`: speed measured side by side
-in one run (never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
+"""`footfall bench render|live|mixer|fuzz|serve|serve-frames|serve-fuzz|bank-render|scene`: speed measured side by
+side in one run (never as timed tests); damaged files, and hostile messages to the service, counted by outcome."""
 from __future__ import annotations
 
 import argparse
@@ -75,6 +75,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Python thread switch intervals to run the service with, comma-separated, side by side")
     s.add_argument("--json", type=Path)
     s.set_defaults(run=run_serve)
+    sc = which.add_parser("scene", help="the scene stage's cost per video frame and a cached bank's swap time",
+                          description="Per video frame at 1280x720 and 1920x1080 (30 fps, played as live so CLIP "
+                          "runs beside): the cut detector alone and the whole scene tap, against the frame period; one "
+                          "CLIP embedding; the time from a scene change to the mixer holding the new bank, cached and "
+                          "loaded from disk, against one sound-card block.")
+    sc.add_argument("--clip-model", help="open_clip model (default: ViT-B-32's architecture, random weights)")
+    sc.add_argument("--frames", type=positive_int, default=300, help="frames per size (default 300)")
+    sc.add_argument("--block", type=positive_int, default=256, help="sound-card block in frames (default 256)")
+    sc.add_argument("--videos", nargs="+", type=Path, metavar="VIDEO", help="also render these without and with "
+                    "--scenes, alternating, twice each (speed as media seconds per wall second)")
+    sc.add_argument("--config", type=Path, help="TOML laid over the render preset for those renders ([scene])")
+    sc.add_argument("--no-frames", action="store_true", help="only the renders (--videos)")
+    sc.add_argument("--json", type=Path)
+    sc.set_defaults(run=run_scene)
     sf = which.add_parser("serve-frames", help="footfall serve --frames: JPEG pictures in, posed per second, drops, "
                           "latency", description="Starts footfall serve --frames in its own process on loopback, "
                           "sends a drawn walker crossing the picture as JPEG, looped, at its own rate and faster "
@@ -261,6 +275,26 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0 if all(r["all_steps_right"] for r in rows) else 1
 
 
+def run_scene(args: argparse.Namespace) -> int:
+    from footfall.engine.scene.bench import (bench_render_scenes, bench_scene, format_render_rows, format_result,
+                                             save_random_vit_b32)
+    from footfall.engine.scene.clip_model import ClipUnavailable
+
+    try:
+        settings = load_settings(args.config, "live")  # the frames are played as live
+        with tempfile.TemporaryDirectory(prefix="footfall-bench-clip-") as tmp:
+            clip = args.clip_model or str(save_random_vit_b32(Path(tmp) / "vit-b-32"))
+            result = {} if args.no_frames else bench_scene(clip, args.frames, block=args.block,
+                                                           params=settings.scene)
+            if result:
+                print(format_result(result), flush=True)
+            if args.videos:
+                result["renders"] = bench_render_scenes(args.videos, clip, config=args.config)
+                print(format_render_rows(result["renders"]))
+    except (ClipUnavailable, *EXPECTED_ERRORS) as exc:
+        return report(exc)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
 def run_serve_frames(args: argparse.Namespace) -> int:
     from footfall.engine.serve.bench_frames import serve_frames
 

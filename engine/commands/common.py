@@ -40,4 +40,13 @@ def summary_line(summary, output: Path) -> str:
     damaged = summary.damaged
     return (f"{summary.steps} steps  {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s  "
             f"({summary.speed:.2f}x real time)  -> {output}"
-            + (f"  ({damaged} damaged packets or frames could not be decoded and were skipped)" if damaged else ""))
+            + (f"  ({damaged} damaged packets or frames could not be decoded and were skipped)" if damaged else "")
+            + (scenes_line(summary) if summary.scenes is not None else ""))
+
+
+def scenes_line(summary) -> str:
+    """`--scenes`: cuts, scene changes (to which surface) and bank swaps, on the summary line."""
+    log = summary.scenes
+    changes = ", ".join(f"{c.t_ns / 1e9:.2f} s {c.surface}" for c in log.changes) or "none"
+    return (f"\n  scenes: {len(log.cuts)} cuts, {len(log.changes)} scene changes ({changes}), "
+            f"{len(summary.bank_swaps)} bank swaps")

@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--people", type=positive_int, metavar="N", help="track up to N people (see `render --help`)")
     p.add_argument("--loop", type=positive_int, metavar="N", default=1,
                    help="a file source: play it N times end to end as one stream (installations, soak tests)")
+    p.add_argument("--scenes", nargs="?", const="", metavar="BANKS_DIR",
+                   help="follow the picture's scene changes (cuts, CLIP surface and footwear labels): the surface "
+                   "changes with each scene, and with BANKS_DIR (a folder of bank directories) the bank for the new "
+                   "surface is swapped in (see [scene] and [refresh] in config/default.toml)")
+    p.add_argument("--clip-model", metavar="PATH_OR_NAME", help="open_clip model for --scenes: a folder, a "
+                   ".safetensors file, hf-hub:ORG/REPO or ARCH:TAG (default: [scene] clip_model)")
     p.add_argument("--predict", action="store_true",
                    help="schedule each step for the contact its heel's peak predicts instead of waiting to see the "
                    "foot land: about 35 ms sooner, less exact ([steps] live_predict)")
@@ -64,7 +70,7 @@ def load_live_settings(args: argparse.Namespace):
     try:
         from dataclasses import replace
 
-        return replace(settings, render=settings.render.with_people(args.people))
+        return replace(settings, render=settings.render.with_people(args.people).with_clip_model(args.clip_model))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -79,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         _check_writable(args.stats_json)
         result = run_live(args.source, settings, args.bank, args.events, args.record, args.stats_json,
                           status=False if args.quiet else None, on_result=lambda r: shown.update(doc=r.stats),
-                          passes=args.loop)
+                          passes=args.loop, scenes=args.scenes,
+                          notice=lambda line: print(f"footfall: {line}", file=sys.stderr))
     except EXPECTED_ERRORS as exc:
         return report(exc)
     except KeyboardInterrupt:

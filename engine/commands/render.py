@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "one person, the fastest pose model; more runs MediaPipe's multi-person model and a tracker)")
     p.add_argument("--mode", choices=("render", "live"), help="step detector mode (default render: look-ahead "
                    "for exact timing; live: causal)")
+    p.add_argument("--scenes", nargs="?", const="", metavar="BANKS_DIR",
+                   help="follow the picture's scene changes (cuts, CLIP surface and footwear labels): the surface "
+                   "changes with each scene, and with BANKS_DIR (a folder of bank directories) the bank for the new "
+                   "surface is swapped in (see [scene] and [refresh] in config/default.toml)")
+    p.add_argument("--clip-model", metavar="PATH_OR_NAME", help="open_clip model for --scenes: a folder, a "
+                   ".safetensors file, hf-hub:ORG/REPO or ARCH:TAG (default: [scene] clip_model)")
     p.add_argument("--config", type=Path, help="TOML file laid over the render preset")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -41,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config, "render", {"surface": args.surface, "footwear": args.footwear,
                                                          "original_audio": args.original_audio}, args.mode)
-        settings = settings.with_people(args.people)
+        settings = settings.with_people(args.people).with_clip_model(args.clip_model)
         from footfall.engine.render import stage_outputs
         from footfall.sources.video_file import probe
 
@@ -51,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
                   f"picture as shown, {info.width}x{info.height}", file=sys.stderr)
         staged = stage_outputs(args.input, args.output, args.events)
         progress = Progress(info.duration_ns_hint / 1e9, enabled=False if args.quiet else None)
-        summary = render_file(args.input, args.output, settings, args.events, args.bank, progress, staged, info)
+        summary = render_file(args.input, args.output, settings, args.events, args.bank, progress, staged, info,
+                              scenes=args.scenes, notice=lambda line: print(f"footfall: {line}", file=sys.stderr))
         progress.finish()
     except EXPECTED_ERRORS as exc:
         return report(exc, staged.note() if staged is not None else "")

@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML laid over the default preset ([serve], "
                    "[steps3d], [mixer], [render] surface/footwear)")
     p.add_argument("--bank", help="sound bank directory or folder of recordings (default: the built-in bank)")
+    p.add_argument("--scenes", metavar="BANKS_DIR", help="a folder of bank directories: a request that sets "
+                   "everyone's surface (and footwear) swaps in the folder's bank for it ([refresh])")
     p.add_argument("--vmc", nargs="?", const="127.0.0.1:39539", metavar="HOST:PORT",
                    help="also take VMC (OSC over UDP, default 127.0.0.1:39539) as character [serve] vmc_character")
     p.add_argument("--frames", nargs="?", const="tcp://127.0.0.1:5559", metavar="ENDPOINT",
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             print("footfall serve: " + "  ".join(f"{k} {v}" for k, v in endpoints.items()), file=sys.stderr,
                   flush=True)
 
-        summary = serve(settings, args.bank, args.insecure, stop, ready)
+        summary = serve(settings, args.bank, args.insecure, stop, ready, scenes=args.scenes)
     except SERVE_ERRORS as exc:
         return report(exc)
     finally:

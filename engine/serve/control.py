@@ -38,8 +38,11 @@ class Reply:
 class ControlHandler:
     def __init__(self, intake: PoseIntake, bank: Bank, surface: str, footwear: str,
                  status: Callable[[], dict], open_bank: Callable[[str], Bank],
-                 publish_status: Callable[[dict], None]) -> None:
+                 publish_status: Callable[[dict], None], folder_pairs: Callable[[], set] | None = None) -> None:
+        """`folder_pairs`: with `serve --scenes`, the (surface, footwear) pairs of the folder's banks, which a
+        request may set too (the refresher swaps the bank for them)."""
         self.intake = intake
+        self._folder_pairs = folder_pairs
         self.bank = bank  # everyone's
         self.banks: dict[int, Bank] = {}  # characters with a bank of their own
         self.everyone = Voice(surface, footwear)
@@ -89,12 +92,15 @@ class ControlHandler:
         voice = self.everyone if track is None else self.voices.get(track, Voice(**vars(self.everyone)))
         surface = r.surface or voice.surface
         footwear = r.footwear or voice.footwear
-        if surface not in bank.surfaces:
+        pairs = self._folder_pairs() if self._folder_pairs is not None and r.bank is None else set()
+        surfaces = sorted(set(bank.surfaces) | {s for s, _ in pairs})
+        footwears = sorted(set(bank.footwears) | {f for _, f in pairs})
+        if surface not in surfaces:
             raise ProtocolError("bad_surface", f"{surface!r} is not in bank {bank.name!r} "
-                                               f"(have: {', '.join(bank.surfaces)})")
-        if footwear not in bank.footwears:
+                                               f"(have: {', '.join(surfaces)})")
+        if footwear not in footwears:
             raise ProtocolError("bad_footwear", f"{footwear!r} is not in bank {bank.name!r} "
-                                                f"(have: {', '.join(bank.footwears)})")
+                                                f"(have: {', '.join(footwears)})")
         if bank is not current:
             if track is None:
                 self.bank = bank

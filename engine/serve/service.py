@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable, Literal
 
 import zmq
@@ -110,9 +111,12 @@ class ServeSettings:
 
 
 def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool = False,
-          stop: threading.Event | None = None, on_ready: Callable[[dict], None] | None = None) -> RenderSummary:
+          stop: threading.Event | None = None, on_ready: Callable[[dict], None] | None = None,
+          scenes: str | None = None) -> RenderSummary:
     """Runs until a shutdown request or `stop`. Raises SecurityError, SkeletonError, BankError, ConfigError or
-    zmq.ZMQError (an endpoint in use) before anything is bound or after everything is closed."""
+    zmq.ZMQError (an endpoint in use) before anything is bound or after everything is closed. `scenes`: a folder of
+    banks; a request that sets everyone's surface then swaps in the folder's bank for it (loaded in the background,
+    never waited for)."""
     p = settings.serve
     security.check_endpoints(p.endpoints(), p.curve, insecure)
     if p.vmc:
@@ -120,6 +124,14 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
     schemes = load_schemes(p.skeletons or None)
     keys = security.load_secret(p.curve_secret_key) if p.curve else None
     bank = open_bank(bank_spec)
+    plan = None
+    if scenes is not None:
+        from footfall.bank.refresh import BankRefresher
+        from footfall.engine.scene.plan import ScenePlan
+
+        refresher = BankRefresher(Path(scenes), bank, settings.render.refresh)
+        bank = refresher.open(settings.render.render.surface, settings.render.render.footwear)
+        plan = ScenePlan(None, refresher, wait_for_banks=False)
     check_vocabulary(bank, settings.render.render)
     stop = threading.Event() if stop is None else stop
     interval = sys.getswitchinterval()
@@ -194,7 +206,9 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
             return doc
 
         handler = ControlHandler(intake, bank, settings.render.render.surface, settings.render.render.footwear,
-                                 status, open_bank, publisher.status)
+                                 status, open_bank, publisher.status,
+                                 (lambda: set().union(*(b.pairs for b in plan.refresher.catalog.banks)))
+                                 if plan is not None else None)
         if on_ready is not None:
             on_ready({**({"frames": p.frames} if p.frames else {"poses": p.poses}), "events": p.events,
                       "control": p.control, "audio": p.audio, **({"vmc": f"udp://{p.vmc}"} if p.vmc else {})})
@@ -204,8 +218,10 @@ def serve(settings: ServeSettings, bank_spec: str | None = None, insecure: bool 
                             settings.render, audio_sink, publisher, bank, source_name="serve", detector=detector,
                             keep_events=False, cancel_event=cancel, step_listener=publisher.step,
                             pose_pool=pool, policy=SERVE_FRAMES if p.frames else OFFLINE,
-                            sup=sup)
+                            sup=sup, scenes=plan)
     finally:
+        if plan is not None:
+            plan.close()
         for stop_one in stoppers:
             stop_one()
         for s in sockets:
