@@ -34,9 +34,12 @@ class Progress:
         self._last_draw = now
         frac = min(1.0, self.done_s / self.total_s)
         bar = "#" * int(frac * 30)
-        self.stream.write(f"\r[{bar:<30}] {frac * 100:5.1f}%  {self.done_s:7.2f}/{self.total_s:.2f} s  "
-                          f"{self.speed:5.2f}x real time  {self.steps} steps ")
+        self.stream.write(f"\r[{bar:<30}] {frac * 100:5.1f}%  {self._figures()} ")
         self.stream.flush()
+
+    def _figures(self) -> str:
+        """What follows the bar: how far, how fast."""
+        return f"{self.done_s:7.2f}/{self.total_s:.2f} s  {self.speed:5.2f}x real time  {self.steps} steps"
 
     def finish(self) -> None:
         if self.enabled:
@@ -65,13 +68,5 @@ class CountProgress(Progress):
     def speed(self) -> float:
         return (self.done_s - self._base) / max(self.wall_s, 1e-9)
 
-    def draw(self, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (not force and now - self._last_draw < 0.2):
-            return
-        self._last_draw = now
-        frac = min(1.0, self.done_s / self.total_s)
-        bar = "#" * int(frac * 30)
-        self.stream.write(f"\r[{bar:<30}] {frac * 100:5.1f}%  {int(self.done_s)}/{int(self.total_s)} {self.unit}  "
-                          f"{self.speed:6.2f} {self.unit}/s  {self.note} ")
-        self.stream.flush()
+    def _figures(self) -> str:
+        return f"{int(self.done_s)}/{int(self.total_s)} {self.unit}  {self.speed:6.2f} {self.unit}/s  {self.note}"

@@ -50,3 +50,14 @@ def scenes_line(summary) -> str:
     changes = ", ".join(f"{c.t_ns / 1e9:.2f} s {c.surface}" for c in log.changes) or "none"
     return (f"\n  scenes: {len(log.cuts)} cuts, {len(log.changes)} scene changes ({changes}), "
             f"{len(summary.bank_swaps)} bank swaps")
+
+
+def add_scene_arguments(p) -> None:
+    """--scenes and --clip-model, as render and live take them."""
+    p.add_argument("--scenes", nargs="?", const="", metavar="BANKS_DIR",
+                   help="follow the picture's scene changes (cuts, CLIP surface and footwear labels): the surface "
+                   "changes with each scene, and with BANKS_DIR (a folder of bank directories) the bank for the new "
+                   "surface is swapped in (see [scene] and [refresh] in config/default.toml)")
+    p.add_argument("--clip-model", metavar="PATH_OR_NAME", help="open_clip model for --scenes: a folder, a "
+                   ".safetensors file, hf-hub:ORG/REPO or ARCH:TAG (default: [scene] clip_model)")
+

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from footfall.engine.cli import positive_int
-from footfall.engine.commands.common import EXPECTED_ERRORS, report
+from footfall.engine.commands.common import EXPECTED_ERRORS, add_scene_arguments, report
 from footfall.sinks.errors import SinkError
 
 
@@ -33,12 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--people", type=positive_int, metavar="N", help="track up to N people (see `render --help`)")
     p.add_argument("--loop", type=positive_int, metavar="N", default=1,
                    help="a file source: play it N times end to end as one stream (installations, soak tests)")
-    p.add_argument("--scenes", nargs="?", const="", metavar="BANKS_DIR",
-                   help="follow the picture's scene changes (cuts, CLIP surface and footwear labels): the surface "
-                   "changes with each scene, and with BANKS_DIR (a folder of bank directories) the bank for the new "
-                   "surface is swapped in (see [scene] and [refresh] in config/default.toml)")
-    p.add_argument("--clip-model", metavar="PATH_OR_NAME", help="open_clip model for --scenes: a folder, a "
-                   ".safetensors file, hf-hub:ORG/REPO or ARCH:TAG (default: [scene] clip_model)")
+    add_scene_arguments(p)
     p.add_argument("--predict", action="store_true",
                    help="schedule each step for the contact its heel's peak predicts instead of waiting to see the "
                    "foot land: about 35 ms sooner, less exact ([steps] live_predict)")

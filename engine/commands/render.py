@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from footfall.engine.cli import positive_int
-from footfall.engine.commands.common import EXPECTED_ERRORS, load_settings, report, summary_line
+from footfall.engine.commands.common import EXPECTED_ERRORS, add_scene_arguments, load_settings, report, summary_line
 from footfall.engine.progress import Progress
 from footfall.engine.render import AUDIO_SUFFIXES, VIDEO_SUFFIXES, render_file
 
@@ -28,15 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the input's own audio: kept as a second track (default), mixed under, or dropped")
     p.add_argument("--people", type=positive_int, metavar="N",
                    help="track up to N people, each with its own id and steps (default: [pose] max_people, 1: "
-                   "one person, the fastest pose model; more runs MediaPipe's multi-person model and a tracker)")
+                   "one person, the fastest; more: each tracked in a region of their own, named by a tracker)")
     p.add_argument("--mode", choices=("render", "live"), help="step detector mode (default render: look-ahead "
                    "for exact timing; live: causal)")
-    p.add_argument("--scenes", nargs="?", const="", metavar="BANKS_DIR",
-                   help="follow the picture's scene changes (cuts, CLIP surface and footwear labels): the surface "
-                   "changes with each scene, and with BANKS_DIR (a folder of bank directories) the bank for the new "
-                   "surface is swapped in (see [scene] and [refresh] in config/default.toml)")
-    p.add_argument("--clip-model", metavar="PATH_OR_NAME", help="open_clip model for --scenes: a folder, a "
-                   ".safetensors file, hf-hub:ORG/REPO or ARCH:TAG (default: [scene] clip_model)")
+    add_scene_arguments(p)
     p.add_argument("--config", type=Path, help="TOML file laid over the render preset")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)

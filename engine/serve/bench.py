@@ -17,8 +17,10 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -132,19 +134,32 @@ def free_base_port(count: int = 4) -> int:
                 s.close()
 
 
+@contextmanager
+def connected(service: "Service") -> Iterator[tuple[FootfallClient, "Listener", FootfallClient]]:
+    """(control, a started Listener on the events, a sender) connected to `service`; all closed on the way out."""
+    control = FootfallClient(service.endpoints)
+    control.wait_connected()
+    events = FootfallClient(service.endpoints, topics=("step", "status"))
+    events.wait_connected()
+    listener = Listener(events)
+    listener.start()
+    sender = FootfallClient(service.endpoints, topics=())
+    try:
+        yield control, listener, sender
+    finally:
+        listener.halt.set()
+        listener.join()
+        for c in (control, events, sender):
+            c.close()
+
+
 def latency(characters: int = 16, fps: int = 60, seconds: float = 20.0, fast_seconds: float = 10.0,
             serve_table: dict | None = None) -> dict:
     feet = walking_feet(fps, seconds)
     names = [f"walker{k:02d}" for k in range(characters)]
     expected = offline_steps(feet, fps)
-    with Service(free_base_port(), {"serve": serve_table or {}}) as service:
-        control = FootfallClient(service.endpoints)
-        control.wait_connected()
-        sender = FootfallClient(service.endpoints, topics=())
-        control_events = FootfallClient(service.endpoints, topics=("step", "status"))
-        control_events.wait_connected()
-        listener = Listener(control_events)
-        listener.start()
+    with Service(free_base_port(), {"serve": serve_table or {}}) as service, \
+            connected(service) as (control, listener, sender):
         for name in names:
             sender.describe(name, BONES)
         sent_at: dict[tuple[str, int], float] = {}
@@ -182,10 +197,6 @@ def latency(characters: int = 16, fps: int = 60, seconds: float = 20.0, fast_sec
         wall = time.perf_counter() - t0
         status = control.status()
         frames = status["counters"].get("frames", 0) - before
-        listener.halt.set()
-        listener.join()
-        for c in (control, sender, control_events):
-            c.close()
     ms = np.array(lat) * 1000.0
     return {"characters": characters, "fps": fps, "seconds": seconds, "steps": len(steps),
             "steps_expected": len(expected) * characters, "all_steps_right": complete,
@@ -266,14 +277,8 @@ def fuzz(messages: int = 100_000, seed: int = 0, fps: int = 60) -> dict:
     rng = random.Random(seed)
     max_bytes = 65_536
     limits = {"max_message_bytes": max_bytes, "max_characters": 64}  # the defaults, stated
-    with Service(free_base_port(), {"limits": limits, "serve": {"send_hwm": 1_000}}) as service:
-        control = FootfallClient(service.endpoints)
-        control.wait_connected()
-        events = FootfallClient(service.endpoints, topics=("step", "status"))
-        events.wait_connected()
-        listener = Listener(events)
-        listener.start()
-        sender = FootfallClient(service.endpoints, topics=())
+    with Service(free_base_port(), {"limits": limits, "serve": {"send_hwm": 1_000}}) as service, \
+            connected(service) as (control, listener, sender):
         sender.describe("walker", BONES)
         feet = walking_feet(fps, 20.0)
         frame = sent = 0
@@ -306,10 +311,6 @@ def fuzz(messages: int = 100_000, seed: int = 0, fps: int = 60) -> dict:
         status = control.status()
         rss_end = service.rss_kib()
         alive = service.process.poll() is None
-        listener.halt.set()
-        listener.join()
-        for c in (control, events, sender):
-            c.close()
     c = status["counters"]
     total = messages + 1 + feet.shape[0] + 1  # the fuzz, the walker's skeleton, frames and end
     reasons = {k[len("invalid."):]: v for k, v in c.items() if k.startswith("invalid.")}

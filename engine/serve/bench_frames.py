@@ -21,7 +21,7 @@ import numpy as np
 
 from footfall.engine.client import FootfallClient
 from footfall.engine.demo import draw_picture
-from footfall.engine.serve.bench import Listener, Service, free_base_port
+from footfall.engine.serve.bench import Service, connected, free_base_port
 from footfall.sinks.stick_figure_video import StickFigureParams
 from footfall.sources.pictures import JpegEncoder
 from footfall.sources.procedural_walkers import DEFAULT_WALKERS, ProceduralWalkers, WalkerSceneParams
@@ -83,14 +83,7 @@ def serve_frames(width: int = 1280, height: int = 720, fps: float = 30.0, second
     base = free_base_port(5)
     serve = {"frames": f"tcp://127.0.0.1:{base + 4}", "frames_max_side": max(width, height)}
     config = {"serve": serve, **({"pose": {"workers": workers}} if workers else {})}
-    with Service(base, config) as service:
-        control = FootfallClient(service.endpoints)
-        control.wait_connected()
-        events = FootfallClient(service.endpoints, topics=("step", "status"))
-        events.wait_connected()
-        listener = Listener(events)
-        listener.start()
-        sender = FootfallClient(service.endpoints, topics=())
+    with Service(base, config) as service, connected(service) as (control, listener, sender):
         rows = {}
         sent_at: dict[int, float] = {}
         offset = 0
@@ -123,10 +116,6 @@ def serve_frames(width: int = 1280, height: int = 720, fps: float = 30.0, second
             offset += pictures[-1][0] + 10**9
         rows["invalid"] = status["counters"].get("invalid", 0)
         rows["jpeg_kib_mean"] = round(float(np.mean([len(j) for _, j in pictures])) / 1024, 1)
-        listener.halt.set()
-        listener.join()
-        for c in (control, events, sender):
-            c.close()
     return {"size": f"{width}x{height}", "fps": fps, "seconds": seconds, "quality": quality, **rows}
 
 
