@@ -46,26 +46,24 @@ COMMAND_MODULES = (
 )
 
 
-def positive_int(text: str) -> int:
-    """An argparse type for counts such as --people: a whole number of at least 1, else a usage error."""
+def _whole_number(text: str, least: int, limit: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{limit}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for counts such as --people: a whole number of at least 1, else a usage error."""
+    return _whole_number(text, 1, "must be at least 1")
 
 
 def non_negative_int(text: str) -> int:
     """An argparse type for intervals where 0 means never (e.g. --checkpoint-every): a whole number, at least 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
+    return _whole_number(text, 0, "must not be negative")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    type=parse_clip_sizes,
                    help="the generated clips (default: %(default)s)")
     r.add_argument("--generated-seconds", type=float, default=20.0)
-    r.add_argument("--people", default=[1], type=parse_counts, metavar="N,...",
+    r.add_argument("--people", default=(1,), type=positive_ints, metavar="N,...",
                    help="people tracked (--people of render), each count measured in turn (default: 1)")
     r.add_argument("--config", type=Path, metavar="FILE", help="TOML laid over the render preset")
     r.add_argument("--json", type=Path, help="write the rows as JSON")
@@ -180,17 +180,6 @@ def run_render(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ | {"overhead": r.overhead} for r in rows], indent=2))
     return 0
-
-
-def parse_counts(text: str) -> list[int]:
-    """'1,2' as [1, 2] (an argparse type: anything but whole numbers from 1 up is a usage error)."""
-    try:
-        counts = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a list of whole numbers") from None
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}': counts must be at least 1")
-    return counts
 
 
 def parse_clip_sizes(text: str) -> list[tuple[int, int, float]]:

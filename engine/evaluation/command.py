@@ -221,9 +221,10 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
             continue
         walk = landmarks_3d(positions, roles)
         stem = take.relative_to(root).with_suffix("").as_posix()
-        motions = ([(f"{stem}/{kind}", standing_points(walk, motion.fps, kind, zlib.crc32(stem.encode())), ())
-                    for kind in STANDING_KINDS] if args.standing else [(stem, walk, contacts)])
-        for name_stem, points, steps in motions:
+        # (case name, points, true steps, what the noise seed is drawn from)
+        motions = ([(f"{stem}/{kind}", standing_points(walk, motion.fps, kind, zlib.crc32(stem.encode())), (), kind)
+                    for kind in STANDING_KINDS] if args.standing else [(stem, walk, contacts, take.stem)])
+        for name_stem, points, steps, noise_key in motions:
             for fps in rates:
                 stream_points = points if fps == motion.fps else resample(points, motion.fps, float(fps))
                 truth = tuple(TruthStep(math.ceil(c.t_ns * fps / NS_PER_S - 1e-9), c.t_ns, c.foot, "exact")
@@ -235,8 +236,7 @@ def mocap_cases(args: argparse.Namespace, root: Path) -> list[Case]:
                               else place_camera(stream_points, view))
                     clean = pose_stream(stream_points, camera, fps)
                     # the same seed wherever DIR points
-                    seed = zlib.crc32(f"{args.seed}:{name_stem.rsplit('/', 1)[-1]}/{view}/{rate_name(fps)}".encode()
-                                      if args.standing else f"{args.seed}:{take.stem}/{view}/{rate_name(fps)}".encode())
+                    seed = zlib.crc32(f"{args.seed}:{noise_key}/{view}/{rate_name(fps)}".encode())
                     samples = tuple(apply_noise(clean, noise, seed))
                     cases.append(Case(name, truth, samples, period, 0, samples[-1].t_ns + period))
     return cases
