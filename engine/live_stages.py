@@ -14,6 +14,7 @@ from footfall.engine.graph.channel import Channel, ChannelClosed
 from footfall.engine.live_stats import LiveStats
 from footfall.engine.messages import NS_PER_S, BankChange, EndOfStream, SceneChange, StepEvent
 from footfall.engine.mixer.mixer import Mixer
+from footfall.engine.mixer.ring_writer import RingWriter
 from footfall.engine.realtime import raise_this_thread
 from footfall.engine.stages import AudioSink, BankSwitcher, Body, SurfaceTimeline, trigger_step
 from footfall.sinks.sound_card import SoundCardSink
@@ -48,7 +49,8 @@ def device_mixer_stage(inp: Channel, output: SoundCardSink, mixer: Mixer, timeli
     """Keeps `fill_blocks` blocks rendered ahead of the sound card's callback and triggers each step as it comes.
 
     A step's sound is placed where its contact falls on the output clock (the contact's wall time mapped through the
-    callback's DAC times); a contact already past plays at once, from the next frame the mixer writes. At the end of
+    callback's DAC times); a contact already past plays at once: spliced into what is written, `splice_blocks` ahead
+    of the block playing (`RingWriter`), not behind the whole lead. At the end of
     the stream the sounds still ringing play out, and the device closes; it closes on cancel too. How far ahead it
     writes adapts to underruns (`AdaptiveLead`). Bank swaps (`banks`, live) happen between refills: at a block
     boundary, with the loaded bank handed over, never read from disk here."""
@@ -60,15 +62,12 @@ def device_mixer_stage(inp: Channel, output: SoundCardSink, mixer: Mixer, timeli
     lead = AdaptiveLead(card.block * card.fill_blocks, card.block * card.max_fill_blocks, card.block,
                         int(card.fill_decay_s * NS_PER_S))
 
+    writer = RingWriter(mixer, ring, card.block, card.max_fill_blocks + 2, card.block * card.splice_blocks)
+
     def refill() -> None:
         fill = lead.frames(output.underruns, time.monotonic_ns())
         stats.lead_frames_max = max(stats.lead_frames_max, fill)
-        while ring.fill < fill:
-            region = ring.writable()[: fill - ring.fill]
-            if region.shape[0] == 0:
-                return
-            mixer.render_into(region)
-            ring.commit(region.shape[0])
+        writer.fill(fill)
 
     def body(cancel: threading.Event) -> None:
         sounding: deque[tuple[StepEvent, int]] = deque()
@@ -98,8 +97,9 @@ def device_mixer_stage(inp: Channel, output: SoundCardSink, mixer: Mixer, timeli
                 if isinstance(item, StepEvent):
                     frame, frame_dac = output.now_frame_ns()
                     at = frame + (stats.contact_wall_ns(item.t_ns) - frame_dac) * sr // NS_PER_S
-                    first = trigger_step(mixer, timeline, item, at)
+                    first = writer.trigger(lambda frame_at: trigger_step(mixer, timeline, item, frame_at), at)
                     stats.scheduled(item)
+                    stats.splices, stats.late_splices = writer.spliced, writer.late_splices
                     sounding.append((item, first))
                 elif isinstance(item, SceneChange):
                     timeline.add(item)

@@ -79,6 +79,8 @@ class LiveStats:
         self.memory_samples: list[tuple[float, int]] = []
         self.mixer_realtime = False
         self.lead_frames_max = 0
+        self.splices = 0  # steps spliced into audio already written ahead of the card (engine/mixer/ring_writer.py)
+        self.late_splices = 0  # ... of which the card had played part before it was written again
 
     def watch(self, items: Iterable) -> Iterator:
         """A source's items, each frame's (media time, arrival) noted on the way into the graph."""
@@ -166,6 +168,8 @@ class LiveStats:
             doc["underrun_times_s"] = [round((t - self.started_ns) / 1e9, 3) for t in output.underrun_times_ns()]
             doc["device"] = {"block": output.params.block, "fill_blocks": output.params.fill_blocks,
                              "fill_blocks_most_used": self.lead_frames_max / output.params.block,
+                             "splice_blocks": output.params.splice_blocks, "splices": self.splices,
+                             "late_splices": self.late_splices,
                              "device_latency_ms": round(output.device_latency_ns / 1e6, 2),
                              "paced_by_footfall": output.paced_here,
                              "realtime_threads": {"callback": output.realtime, "mixer": self.mixer_realtime}}

@@ -1,6 +1,7 @@
 """Live output to a sound card through PortAudio (sounddevice): the callback only copies from the ring.
 
-The mixer thread keeps `fill_blocks` blocks written ahead in an `OutputRing`; the device's callback copies one block
+The mixer thread keeps `fill_blocks` blocks written ahead in an `OutputRing` (new sounds are spliced in close to the
+block playing, so that lead costs no latency: engine/mixer/ring_writer.py); the device's callback copies one block
 out (zero-filling and counting an underrun if the mixer is late, never failing for it) and notes which ring frame
 went out at which DAC time on the monotonic clock, so a sound's output time is known to the frame. Errors inside the
 callback are kept and raised by `check()`, which the mixer thread calls on every turn, so they end the run on the
@@ -41,9 +42,10 @@ class SoundCardParams:
     device: str = ""  # name (or part of it) or index of the output device; "" = the system default
     block: int = 256  # frames per callback
     latency: str = "low"  # PortAudio's suggested output latency: "low", "high", or seconds such as "0.02"
-    fill_blocks: int = 2  # blocks the mixer keeps written ahead of the callback (the ring's share of latency) ...
-    max_fill_blocks: int = 6  # ... raised by one after each underrun, up to this, ...
+    fill_blocks: int = 8  # blocks the mixer keeps written ahead of the callback: how long it may stall unheard ...
+    max_fill_blocks: int = 12  # ... raised by one after each underrun, up to this, ...
     fill_decay_s: float = 10.0  # ... and lowered by one again after this long without one
+    splice_blocks: int = 1  # a new sound goes into the written audio this many blocks ahead of the card's read
     record_seconds: float = 8.0  # what was played waits at most this long for the recorder (--record)
     realtime: bool = True  # raise the callback and mixer threads to real-time priority where the system allows
 
@@ -52,6 +54,8 @@ class SoundCardParams:
             raise ValueError("block must lie in 16..8192 frames")
         if not 1 <= self.fill_blocks <= self.max_fill_blocks <= 64:
             raise ValueError("fill_blocks and max_fill_blocks must satisfy 1 <= fill_blocks <= max_fill_blocks <= 64")
+        if not 1 <= self.splice_blocks <= self.fill_blocks:
+            raise ValueError("splice_blocks must lie in 1..fill_blocks")
         if self.fill_decay_s <= 0:
             raise ValueError("fill_decay_s must be > 0")
         if self.record_seconds <= 0:

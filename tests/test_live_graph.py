@@ -93,6 +93,16 @@ def test_the_record_is_exactly_what_the_card_played(tmp_path):
     assert summary.steps == doc["steps_detected"]
 
 
+def test_steps_are_spliced_in_ahead_of_the_card_not_behind_the_whole_lead(tmp_path):
+    walkers = ProceduralWalkers(WalkerSceneParams(duration_s=3.0))
+    _, doc, output, _ = run_live_graph(walkers, 0.0, tmp_path, record=False)
+    lead_ms = output.params.fill_blocks * output.params.block / SR * 1e3
+    assert doc["steps"] >= 3 and doc["device"]["splices"] == doc["steps"]
+    # scheduled to DAC: the card's own latency and the block playing plus one, not the 43 ms written ahead
+    for step in doc["per_step"]:
+        assert step["output_ms"] < lead_ms - 10
+
+
 def test_the_live_video_edge_never_drops_control_messages():
     ch = Channel("source", 1, "latest", keep=lambda item: not isinstance(item, VideoFrame))
     frame = VideoFrame(0, 0, 1, 4, 4, np.zeros((1, 1, 3), np.uint8))

@@ -90,6 +90,11 @@ class VoiceState:
     def copy(self) -> "VoiceState":
         return VoiceState(*(getattr(self, f).copy() for f in self.__dataclass_fields__))
 
+    def copy_into(self, other: "VoiceState") -> None:
+        """Writes every array into `other`'s (same capacity and channels), allocating nothing."""
+        for f in self.__dataclass_fields__:
+            np.copyto(getattr(other, f), getattr(self, f))
+
     def validate(self) -> None:
         """Raise ValueError unless the arrays have the dtypes and shapes the kernels were compiled for."""
         cap = self.active.shape[0] if self.active.ndim == 1 else -1

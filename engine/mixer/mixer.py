@@ -4,7 +4,8 @@ Why it is built this way: the audio thread must never allocate or wait on Python
 preallocated arrays (`kernels.VoiceState`) and a block is two numba calls (mix, limit) that release the GIL.
 Triggers are sample-accurate: the chosen sample's onset lands on the requested absolute frame, wherever that falls
 inside a block. Swapping banks never cuts a sound: voices keep playing from the bank they started with until they
-end, and that bank is dropped then.
+end, and that bank is dropped then. A render can be taken back to a saved point (`save`/`restore`) and rendered again
+with a new voice in it: live, that is how a step's sound goes into audio already written ahead of the sound card.
 """
 from __future__ import annotations
 
@@ -174,6 +175,23 @@ class _Reflections:
         return cls(delays, gains, np.zeros(int(delays.max()) + 1, np.float32), np.zeros(1, np.int64))
 
 
+@dataclass(frozen=True, eq=False)
+class MixerState:
+    """A saved point of a mixer's render (`Mixer.new_state`, `save`, `restore`): every voice, the limiter's gain, the
+    reflections' delay line and the sample clock, in arrays allocated once."""
+
+    voices: VoiceState
+    serial: np.ndarray
+    limiter_gain: np.ndarray
+    reflection_ring: np.ndarray
+    reflection_head: np.ndarray
+    position: np.ndarray  # int64 (1,): the frame the saved render continues from; -1 until saved
+
+    @property
+    def saved_at(self) -> int:
+        return int(self.position[0])
+
+
 def _finite(name: str, value: float) -> float:
     value = float(value)
     if not math.isfinite(value):
@@ -209,6 +227,8 @@ class Mixer:
         self._steal_fade = max(1, round(STEAL_FADE_MS * 1e-3 * params.sample_rate))
         self._rng = np.random.default_rng(params.seed)
         self._position = 0
+        self._released = False
+        self._floor = 0  # no saved state before this frame may be restored (see rewind_floor)
         self._banks: dict[int, _LoadedBank] = {}
         self._live: tuple[tuple[int, np.ndarray], ...] = ()
         self._current = -1
@@ -221,6 +241,43 @@ class Mixer:
     def position(self) -> int:
         """Absolute sample frame of the next sample render() produces."""
         return self._position
+
+    @property
+    def rewind_floor(self) -> int:
+        """The earliest frame a saved state can be restored at: the position of the latest trigger, bank change or
+        bank release (a state from before one of those would lose the voice, or play from a bank let go)."""
+        return self._floor
+
+    def new_state(self) -> MixerState:
+        """An unsaved state of this mixer's shape, for `save`."""
+        r = self._reflections
+        return MixerState(VoiceState.empty(self._capacity, self.params.channels), np.zeros_like(self._serial),
+                          np.ones(1, np.float64), np.zeros_like(r.ring), np.zeros_like(r.head),
+                          np.full(1, -1, np.int64))
+
+    def save(self, state: MixerState) -> None:
+        """Records where the render is into `state` (from `new_state`), allocating nothing."""
+        self._voices.copy_into(state.voices)
+        np.copyto(state.serial, self._serial)
+        np.copyto(state.limiter_gain, self._limiter_gain)
+        np.copyto(state.reflection_ring, self._reflections.ring)
+        np.copyto(state.reflection_head, self._reflections.head)
+        state.position[0] = self._position
+
+    def restore(self, state: MixerState) -> None:
+        """Takes the render back to `state`: the frames from its position on render again, the same as before plus
+        whatever is triggered now. Raises ValueError for a state never saved, ahead of the render or before
+        `rewind_floor`."""
+        at = state.saved_at
+        if not self._floor <= at <= self._position:
+            raise ValueError(f"cannot restore the mixer to frame {at}: only frames {self._floor}..{self._position} "
+                             "can be rendered again")
+        state.voices.copy_into(self._voices)
+        np.copyto(self._serial, state.serial)
+        np.copyto(self._limiter_gain, state.limiter_gain)
+        np.copyto(self._reflections.ring, state.reflection_ring)
+        np.copyto(self._reflections.head, state.reflection_head)
+        self._position = at
 
     @property
     def active_voices(self) -> int:
@@ -250,6 +307,7 @@ class Mixer:
         else:
             self._track_slots[operator.index(track_id)] = self._newest
         self._used = frozenset((self._current, *self._track_slots.values()))
+        self._floor = self._position
         self._release_unused()
 
     def _release_unused(self) -> None:
@@ -321,6 +379,7 @@ class Mixer:
             v.gains[slot] = level
         self._triggers += 1
         self._serial[slot] = self._triggers
+        self._floor = self._position
         return first
 
     def _lowpass_coef(self, distance: float, jitter: float) -> float:
@@ -367,6 +426,9 @@ class Mixer:
                                 target)
             self._position += m
             done += m
+            if self._released:  # a state saved before the release holds a voice of the bank let go
+                self._floor = self._position
+                self._released = False
 
     def _mix_block(self, m: int) -> None:
         v = self._voices
@@ -387,6 +449,7 @@ class Mixer:
                 reference.reflect(self._send, m, r.ring, r.head, r.delays, r.gains, self._bus)
         if ended:  # an old bank's last voice finished: let the bank go (rare, so the allocation here is fine)
             self._release_unused()
+            self._released = True
 
 
 def warm_up(params: MixerParams) -> None:
