@@ -32,6 +32,15 @@ def play(ring, blocks):
     return out
 
 
+def play_on(writer, ring, played, turns):
+    """The card taking two blocks at a time and the mixer writing 8 blocks ahead again, `turns` times; what was
+    played is appended to `played`, and all of it returned as one array."""
+    for _ in range(turns):
+        played.append(play(ring, 2))
+        writer.fill(8 * BLOCK)
+    return np.concatenate(played)
+
+
 def writer_for(mixer, fill_blocks=8, splice_blocks=1):
     ring = OutputRing(64 * BLOCK, mixer.params.channels)
     return RingWriter(mixer, ring, BLOCK, fill_blocks + 2, splice_blocks * BLOCK), ring
@@ -63,10 +72,7 @@ def test_a_late_step_is_spliced_one_block_ahead_of_the_card_and_sounds_as_if_kno
     first = writer.trigger(lambda at: mixer.trigger(at, "wood", "boot", 0.3, 1.5, 0.8), late)
     assert first == ring.read + BLOCK == 4 * BLOCK  # not behind the 8 blocks written: one block ahead of the card
     assert mixer.position == 11 * BLOCK and ring.write == 11 * BLOCK and writer.spliced == 1
-    for _ in range(6):
-        played.append(play(ring, 2))
-        writer.fill(8 * BLOCK)
-    got = np.concatenate(played)
+    got = play_on(writer, ring, played, 6)
     want, firsts = reference(bank, [(late, first)], got.shape[0])
     np.testing.assert_allclose(got, want, rtol=0, atol=TINY)
     assert firsts == [first]
@@ -81,10 +87,7 @@ def test_a_step_inside_the_written_audio_lands_exactly_where_asked():
     played = [play(ring, 2)]
     at = 6 * BLOCK + 77  # ahead of the card, behind the mixer: onset exactly there
     first = writer.trigger(lambda a: mixer.trigger(a, "wood", "boot", 0.3, 1.5, 0.8), at)
-    for _ in range(8):
-        played.append(play(ring, 2))
-        writer.fill(8 * BLOCK)
-    got = np.concatenate(played)
+    got = play_on(writer, ring, played, 8)
     want, firsts = reference(bank, [(at, 0)], got.shape[0])
     np.testing.assert_allclose(got, want, rtol=0, atol=TINY)
     assert firsts == [first] and abs(first - (at - 150)) <= 2  # the onset on `at` (pitch jitter moves the start)
@@ -103,10 +106,7 @@ def test_close_steps_keep_each_other_and_never_touch_what_the_card_may_be_readin
     played.append(play(ring, 1))
     first_b = writer.trigger(lambda a: mixer.trigger(a, "wood", "boot", 0.3, 1.5, 0.8), 0)
     assert mixer.rewind_floor == first_b == 5 * BLOCK  # the card would allow block 4, but that would lose step a
-    for _ in range(8):
-        played.append(play(ring, 2))
-        writer.fill(8 * BLOCK)
-    got = np.concatenate(played)
+    got = play_on(writer, ring, played, 8)
     want, firsts = reference(bank, [(at_a, 0), (0, first_b)], got.shape[0])
     np.testing.assert_allclose(got, want, rtol=0, atol=TINY)
     assert firsts == [first_a, first_b]
