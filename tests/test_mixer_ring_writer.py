@@ -1,5 +1,6 @@
 """RingWriter: a sound spliced into audio already written ahead of the card sounds as if the mixer had known of it in
-advance (to float rounding: the kernels' blocks fall elsewhere), never touches what the card may be reading, and the mixer's saved states restore exactly."""
+advance (to float rounding: the kernels' blocks fall elsewhere), never touches what the card may be reading, and
+the mixer's saved states restore exactly."""
 import tracemalloc
 
 import numpy as np

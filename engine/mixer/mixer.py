@@ -227,7 +227,6 @@ class Mixer:
         self._steal_fade = max(1, round(STEAL_FADE_MS * 1e-3 * params.sample_rate))
         self._rng = np.random.default_rng(params.seed)
         self._position = 0
-        self._released = False
         self._floor = 0  # no saved state before this frame may be restored (see rewind_floor)
         self._banks: dict[int, _LoadedBank] = {}
         self._live: tuple[tuple[int, np.ndarray], ...] = ()
@@ -255,13 +254,17 @@ class Mixer:
                           np.ones(1, np.float64), np.zeros_like(r.ring), np.zeros_like(r.head),
                           np.full(1, -1, np.int64))
 
+    def _state_arrays(self, state: MixerState) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """(the mixer's array, the state's) for everything a state holds besides the voices and the clock."""
+        r = self._reflections
+        return ((self._serial, state.serial), (self._limiter_gain, state.limiter_gain),
+                (r.ring, state.reflection_ring), (r.head, state.reflection_head))
+
     def save(self, state: MixerState) -> None:
-        """Records where the render is into `state` (from `new_state`), allocating nothing."""
+        """Records where the render is into `state` (from `new_state`), allocating no arrays."""
         self._voices.copy_into(state.voices)
-        np.copyto(state.serial, self._serial)
-        np.copyto(state.limiter_gain, self._limiter_gain)
-        np.copyto(state.reflection_ring, self._reflections.ring)
-        np.copyto(state.reflection_head, self._reflections.head)
+        for mine, saved in self._state_arrays(state):
+            np.copyto(saved, mine)
         state.position[0] = self._position
 
     def restore(self, state: MixerState) -> None:
@@ -273,10 +276,8 @@ class Mixer:
             raise ValueError(f"cannot restore the mixer to frame {at}: only frames {self._floor}..{self._position} "
                              "can be rendered again")
         state.voices.copy_into(self._voices)
-        np.copyto(self._serial, state.serial)
-        np.copyto(self._limiter_gain, state.limiter_gain)
-        np.copyto(self._reflections.ring, state.reflection_ring)
-        np.copyto(self._reflections.head, state.reflection_head)
+        for mine, saved in self._state_arrays(state):
+            np.copyto(mine, saved)
         self._position = at
 
     @property
@@ -426,9 +427,6 @@ class Mixer:
                                 target)
             self._position += m
             done += m
-            if self._released:  # a state saved before the release holds a voice of the bank let go
-                self._floor = self._position
-                self._released = False
 
     def _mix_block(self, m: int) -> None:
         v = self._voices
@@ -449,7 +447,7 @@ class Mixer:
                 reference.reflect(self._send, m, r.ring, r.head, r.delays, r.gains, self._bus)
         if ended:  # an old bank's last voice finished: let the bank go (rare, so the allocation here is fine)
             self._release_unused()
-            self._released = True
+            self._floor = self._position + m  # a state saved before this block holds a voice of the bank let go
 
 
 def warm_up(params: MixerParams) -> None:
